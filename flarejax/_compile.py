@@ -1,0 +1,156 @@
+"""Running an optimizer method eagerly as one compiled call.
+
+A method written in the mutable, PyTorch-like style (``self.m[key] = ...``) is made
+functional here: the optimizer, its arguments and its result cross one ``jax.jit``
+boundary, the method runs on the traced copy of the optimizer, and the copy's new
+state is written back into the original object only once the call has succeeded.
+Leaves that are not arrays (strings, Python numbers in a model, callables) cannot
+cross a ``jax.jit`` boundary as arguments; they travel in the tree structure as
+static boxes and are put back on the way out.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import jax
+from jax.tree_util import register_pytree_node_class, tree_flatten, tree_unflatten
+
+from ._tree import ARRAY_TYPES
+
+__all__ = ["functional_method", "tracing"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_state = threading.local()
+
+
+def tracing() -> bool:
+    """True while a flarejax method runs inside its own compiled call."""
+    return getattr(_state, "depth", 0) > 0
+
+
+@register_pytree_node_class
+class _Static:
+    """A non-array leaf carried in the treedef, so that ``jax.jit`` hashes it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def tree_flatten(self) -> tuple[tuple[()], Any]:
+        return (), self.value
+
+    @classmethod
+    def tree_unflatten(cls, value: Any, _: Any) -> _Static:
+        return cls(value)
+
+    def __hash__(self) -> int:
+        try:
+            return hash((type(self.value), self.value))
+        except TypeError:
+            return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Static) or type(self.value) is not type(other.value):
+            return False
+        if self.value is other.value:
+            return True
+        try:
+            return bool(self.value == other.value)
+        except Exception:
+            return False
+
+
+_NUMBERS = (int, float, complex)
+
+
+def _box(leaves: list[Any]) -> list[Any]:
+    """Box every leaf that cannot be a ``jax.jit`` argument; numbers stay dynamic."""
+    return [
+        x
+        if isinstance(x, ARRAY_TYPES) or (isinstance(x, _NUMBERS) and not isinstance(x, bool))
+        else _Static(x)
+        for x in leaves
+    ]
+
+
+def _box_tree(tree: Any) -> Any:
+    """Box every non-array leaf of a model: its Python numbers are not parameters."""
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(
+        treedef, [x if isinstance(x, ARRAY_TYPES) else _Static(x) for x in leaves]
+    )
+
+
+def _unbox(tree: Any) -> Any:
+    leaves, treedef = tree_flatten(tree, is_leaf=lambda x: isinstance(x, _Static))
+    return tree_unflatten(treedef, [x.value if isinstance(x, _Static) else x for x in leaves])
+
+
+def _box_output(tree: Any) -> Any:
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(
+        treedef,
+        [x if isinstance(x, (*ARRAY_TYPES, jax.core.Tracer)) else _Static(x) for x in leaves],
+    )
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _run(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
+    self, args, kwargs = _unbox((self, args, kwargs))
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        out = method(self, *args, **kwargs)
+    finally:
+        _state.depth -= 1
+    return _box_output((self, out))
+
+
+def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
+    """Decorate an optimizer method so that an eager call runs as one compiled call.
+
+    Inside a JAX trace (the user's ``jax.jit``, ``vmap``, ``grad``, or flarejax's own
+    compiled call) the method runs as written. Called eagerly, it runs under
+    ``jax.jit`` on a copy of the optimizer; the copy's state replaces the
+    optimizer's own only after success, so an exception leaves it untouched.
+    ``model_arg`` is the position of the argument whose Python numbers are
+    non-parameter leaves (kept static); Python numbers elsewhere are dynamic, so
+    that, e.g., ``loss=float(x)`` does not recompile every step.
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if tracing():
+                return method(self, *args, **kwargs)
+            leaves, treedef = tree_flatten((self, args, kwargs))
+            if any(isinstance(x, jax.core.Tracer) for x in leaves):
+                return method(self, *args, **kwargs)
+            if model_arg is not None:
+                if model_arg < len(args):
+                    args = (
+                        *args[:model_arg],
+                        _box_tree(args[model_arg]),
+                        *args[model_arg + 1 :],
+                    )
+                elif "model" in kwargs:
+                    kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
+                leaves, treedef = tree_flatten((self, tuple(args), kwargs))
+            leaves = _box(leaves)
+            s, a, k = tree_unflatten(treedef, leaves)
+            new_self, out = _unbox(_run(method, s, a, k))
+            self.__dict__.update(new_self.__dict__)
+            for name in list(self.__dict__):
+                if name not in new_self.__dict__:
+                    del self.__dict__[name]
+            return out
+
+        wrapper.__flarejax_functional__ = True  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

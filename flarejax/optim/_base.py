@@ -1,0 +1,309 @@
+"""The ``Optimizer`` base class: four hooks, a PyTree, eager or under ``jax.jit``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import register_pytree_with_keys, tree_flatten, tree_unflatten
+
+from .._compile import functional_method
+from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
+from . import _pytree
+from ._grads import match_grads
+from ._init import prebuild_state
+
+__all__ = ["Optimizer"]
+
+# Methods run as one compiled call when called eagerly, and where their model is.
+_FUNCTIONAL = {"__call__": 0, "minimize": 1, "init": 0}
+
+
+class _Specs:
+    """Shape and dtype of every parameter the optimizer has seen, by key.
+
+    Kept in the treedef (static), so that the checks below cost nothing at run
+    time: they run while a step is traced.
+    """
+
+    __flarejax_static__ = True
+    __slots__ = ("_hash", "items")
+
+    def __init__(self, items: dict[str, tuple[tuple[int, ...], str]]) -> None:
+        self.items = items
+        self._hash = hash(tuple(sorted(items.items())))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Specs) and self.items == other.items
+
+    def __repr__(self) -> str:
+        return f"_Specs({len(self.items)} parameters)"
+
+
+_NO_SPECS = _Specs({})
+
+
+class Optimizer:
+    r"""Base class of every flarejax optimizer.
+
+    Subclass it and override up to four hooks:
+
+    ``__init__``
+        Hyperparameters and empty per-parameter state dicts, e.g.
+        ``self.m = {}`` and a step counter ``self.t = jnp.zeros((), jnp.uint32)``.
+    ``call_model(self, grads, *, params, loss=None, **extras) -> grads``
+        Once per step, before the per-parameter calls. ``grads`` and ``params``
+        are flat dicts keyed by the parameters' dotted keys. Returns the
+        (possibly transformed) gradients, with the same keys; a ``None`` value
+        means "no update for this parameter" (``call_param`` is not called).
+    ``call_param(self, key, grad, *, param, **extras) -> update``
+        Once per parameter. Returns the update that is **subtracted** from the
+        parameter (``None``: leave it unchanged).
+    ``__call__(self, model, grads, **extras) -> model``
+        Flattens the model, calls the two hooks above and subtracts the updates.
+        Override it for full control.
+
+    Every subclass is a JAX PyTree. Arrays, float hyperparameters (stored as
+    weakly-typed scalar arrays), state dicts and nested optimizers are its
+    children; bools, ints, strings, ``None``, callables and tuples of them are
+    static, so hooks can branch on them in Python.
+
+    Called eagerly, ``model = opt(model, grads)`` runs as one compiled
+    computation (cached per model structure) and writes the new state back into
+    ``opt``. Inside ``jax.jit``, pass ``opt`` in and return it::
+
+        @jax.jit
+        def train_step(opt, model, x, y):
+            loss, grads = jax.value_and_grad(loss_fn)(model, x, y)
+            model = opt(model, grads, loss=loss)
+            return opt, model, loss
+
+    State of a parameter that no longer appears in the model stays in the state
+    dicts, untouched (and is saved with checkpoints); it is used again if a
+    parameter with the same key, shape and dtype reappears. A parameter whose
+    shape or dtype changed after its state was built is an error.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, model_pos in _FUNCTIONAL.items():
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__flarejax_functional__", False):
+                setattr(cls, name, functional_method(model_pos)(method))
+        _register(cls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, _pytree.as_hyperparameter(value))
+
+    # -- the hooks ---------------------------------------------------------------
+
+    def call_model(
+        self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
+    ) -> dict[str, jax.Array]:
+        """Transform the whole flat dict of gradients, once per step. Default: identity."""
+        return grads
+
+    def call_param(
+        self, key: str, grad: jax.Array, *, param: jax.Array, **extras: Any
+    ) -> jax.Array | None:
+        """The update subtracted from the parameter ``key``. Default: the gradient."""
+        return grad
+
+    @functional_method(0)
+    def __call__(self, model: Any, grads: Any, **extras: Any) -> Any:
+        """Apply one step: return the updated model and advance the optimizer's state.
+
+        ``grads`` has the model's structure; ``None`` (or float0) leaves mean
+        "no update". Extra keyword arguments (e.g. ``loss=``) reach both hooks.
+        """
+        keys, leaves, treedef = flat_keys(model)
+        grad_leaves = match_grads(keys, leaves, grads)
+        params, g = {}, {}
+        for key, leaf, grad in zip(keys, leaves, grad_leaves):
+            if is_param(leaf) and not is_no_grad(grad):
+                params[key], g[key] = leaf, grad
+        self._check_specs(params)
+        out = self.call_model(g, params=params, **extras)
+        _check_same_keys(out, g)
+        new_leaves = list(leaves)
+        for i, key in enumerate(keys):
+            if out.get(key) is None:
+                continue
+            update = self.call_param(key, out[key], param=params[key], **extras)
+            if update is None:
+                continue
+            new_leaves[i] = _apply(key, params[key], update)
+        return tree_unflatten(treedef, new_leaves)
+
+    # -- conveniences built on the hooks -----------------------------------------
+
+    @functional_method(1)
+    def minimize(
+        self,
+        loss_fn: Callable[..., Any],
+        model: Any,
+        *args: Any,
+        has_aux: bool = False,
+        **extras: Any,
+    ) -> tuple[Any, Any]:
+        """One training step: ``model, loss = opt.minimize(loss_fn, model, *args)``.
+
+        Differentiates ``loss_fn(model, *args)`` with respect to the model's
+        parameters (its inexact array leaves), applies the update with
+        ``loss=`` passed to the hooks, and returns the new model and the value
+        of ``loss_fn`` (``(loss, aux)`` with ``has_aux=True``). Eagerly, the
+        gradient and the update run as one compiled call, cached per
+        ``loss_fn``: pass the same function every step.
+        """
+        leaves, treedef = tree_flatten(model)
+        mask = [is_param(x) for x in leaves]
+
+        def loss_of(params: list[Any]) -> Any:
+            full = [p if m else x for p, m, x in zip(params, mask, leaves)]
+            return loss_fn(tree_unflatten(treedef, full), *args)
+
+        params = [x if m else None for x, m in zip(leaves, mask)]
+        value, grads = jax.value_and_grad(loss_of, has_aux=has_aux)(params)
+        loss = value[0] if has_aux else value
+        model = self(model, tree_unflatten(treedef, grads), loss=loss, **extras)
+        return model, value
+
+    @functional_method(0)
+    def init(self, model: Any, **extras: Any) -> None:
+        """Build now the state that the first step would build lazily.
+
+        The values are those the lazy build produces (whatever the build
+        writes, not only zeros), with the dtypes and weak types that the step
+        itself returns, so that a jitted step compiles exactly once afterwards.
+        ``extras`` are passed to the hooks as in a step (e.g. ``loss=``).
+        """
+        prebuild_state(self, model, extras)
+
+    # -- hyperparameters -----------------------------------------------------------
+
+    def current(self, value: Any) -> Any:
+        """``value``, or ``value(count)`` when it is a schedule, inside a step.
+
+        ``count`` is the number of steps completed before the current one
+        (``self.t - 1`` once ``call_model`` has advanced the step counter
+        ``self.t``), as optax evaluates its schedules. Use it in hooks for every
+        hyperparameter that may be scheduled::
+
+            lr = self.current(self.learning_rate)
+        """
+        if callable(value) and not isinstance(value, Optimizer):
+            if "t" not in self.__dict__:
+                raise TypeError(
+                    f"{type(self).__name__} has a scheduled hyperparameter but no step "
+                    "counter self.t; set self.t = jnp.zeros((), jnp.uint32) in __init__ "
+                    "and advance it in call_model"
+                )
+            return value(jnp.asarray(self.__dict__["t"], jnp.int32) - 1)
+        return value
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The current value of every hyperparameter, by name, e.g. for logging.
+
+        Hyperparameters are the arguments of ``__init__`` stored under their own
+        name; a schedule is evaluated at the step count the next step will use.
+        Nested optimizers contribute theirs, prefixed by the attribute's name.
+        """
+        out: dict[str, Any] = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name == "self" or name not in self.__dict__:
+                continue
+            value = self.__dict__[name]
+            if isinstance(value, Optimizer):
+                out.update({f"{name}.{k}": v for k, v in value.hyperparameters().items()})
+            elif callable(value):
+                out[name] = value(jnp.asarray(self.__dict__.get("t", 0), jnp.int32))
+            else:
+                out[name] = value
+        return out
+
+    # -- internals ----------------------------------------------------------------
+
+    def _check_specs(self, params: dict[str, Any]) -> None:
+        specs: _Specs = self.__dict__.get("_specs", _NO_SPECS)
+        new = None
+        for key, p in params.items():
+            spec = (tuple(p.shape), str(p.dtype))
+            seen = specs.items.get(key)
+            if seen is None:
+                new = dict(specs.items) if new is None else new
+                new[key] = spec
+            elif seen != spec:
+                raise ValueError(
+                    f"parameter {key!r} has shape {spec[0]} and dtype {spec[1]}, but "
+                    f"the optimizer's state for it was built for shape {seen[0]} and "
+                    f"dtype {seen[1]}; create a new optimizer for the changed model"
+                )
+        if new is not None:
+            self._specs = _Specs(new)
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, value in sorted(self.__dict__.items()):
+            if name.startswith("_"):
+                continue
+            if isinstance(value, dict):
+                parts.append(f"{name}={{{len(value)} entries}}")
+            elif isinstance(value, ARRAY_TYPES) and np.ndim(value) == 0:
+                try:
+                    parts.append(f"{name}={value.item()!r}")
+                except Exception:  # a tracer
+                    parts.append(f"{name}=<{value.dtype}[]>")
+            elif isinstance(value, ARRAY_TYPES):
+                parts.append(f"{name}=<{value.dtype}{list(value.shape)}>")
+            else:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _register(cls: type) -> None:
+    register_pytree_with_keys(
+        cls,
+        _pytree.flatten_with_keys,
+        lambda aux, children: _pytree.unflatten(cls, aux, children),
+        _pytree.flatten,
+    )
+
+
+_register(Optimizer)
+
+
+def _check_same_keys(out: Any, grads: dict[str, Any]) -> None:
+    if not isinstance(out, dict):
+        raise TypeError(
+            f"call_model must return a dict of gradients keyed like its input, "
+            f"got {type(out).__name__}"
+        )
+    if out.keys() != grads.keys():
+        missing = sorted(grads.keys() - out.keys())
+        extra = sorted(out.keys() - grads.keys())
+        raise ValueError(
+            "call_model must return the same keys it received; "
+            + (f"missing {missing}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unexpected {extra}" if extra else "")
+        )
+
+
+def _apply(key: str, param: jax.Array, update: Any) -> jax.Array:
+    if not isinstance(update, ARRAY_TYPES):
+        raise TypeError(
+            f"call_param for {key!r} must return an array or None, got {type(update).__name__}"
+        )
+    if update.shape != param.shape:
+        raise ValueError(
+            f"call_param for {key!r} returned an update of shape {tuple(update.shape)}, "
+            f"expected the parameter's shape {tuple(param.shape)}"
+        )
+    return (param - jnp.asarray(update)).astype(param.dtype)

@@ -1,0 +1,68 @@
+"""Matching a gradient tree to the model it belongs to, with errors that name keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jax.tree_util import tree_flatten_with_path
+
+from .._tree import ARRAY_TYPES, is_no_grad, is_param, key_of
+
+__all__ = ["match_grads"]
+
+
+def match_grads(keys: list[str], leaves: list[Any], grads: Any) -> list[Any]:
+    """The gradient of each model leaf, in the model's leaf order.
+
+    ``grads`` must have the model's keys. ``None`` stands for "no gradient" at a
+    leaf or for a whole subtree (as ``equinox.filter_grad`` and
+    ``jax.grad(..., allow_int=True)`` produce).
+    """
+    with_path, _ = tree_flatten_with_path(grads, is_leaf=lambda x: x is None)
+    by_key = {key_of(p): g for p, g in with_path}
+    none_prefixes = [k for k, g in by_key.items() if g is None]
+    out = []
+    for key, leaf in zip(keys, leaves):
+        if key in by_key:
+            grad = by_key.pop(key)
+        elif any(_covers(prefix, key) for prefix in none_prefixes):
+            grad = None
+        elif any(k.startswith(key + ".") for k in by_key):
+            inner = [k for k in by_key if k.startswith(key + ".")]
+            raise TypeError(
+                f"the gradient for {key!r} must be an array, got a subtree with leaves {inner[:3]}"
+            )
+        else:
+            raise ValueError(
+                f"grads has no entry for the model's leaf {key!r}; grads must have "
+                f"the model's structure (None where there is no gradient)"
+            )
+        if is_param(leaf) and not is_no_grad(grad):
+            _check_grad(key, leaf, grad)
+        out.append(grad)
+    extra = [k for k, g in by_key.items() if g is not None]
+    if extra:
+        raise ValueError(
+            f"grads has a leaf at {extra[0]!r}, which is not a leaf of the model; "
+            f"grads must have the model's structure"
+        )
+    return out
+
+
+def _covers(prefix: str, key: str) -> bool:
+    return prefix == "" or key == prefix or key.startswith(prefix + ".")
+
+
+def _check_grad(key: str, param: Any, grad: Any) -> None:
+    if not isinstance(grad, ARRAY_TYPES):
+        raise TypeError(f"the gradient for {key!r} must be an array, got {type(grad).__name__}")
+    if not is_param(grad):
+        raise TypeError(
+            f"the gradient for {key!r} has dtype {grad.dtype}, expected a floating "
+            f"dtype like the parameter's {param.dtype}"
+        )
+    if tuple(grad.shape) != tuple(param.shape):
+        raise ValueError(
+            f"the gradient for {key!r} has shape {tuple(grad.shape)}, expected the "
+            f"parameter's shape {tuple(param.shape)}"
+        )

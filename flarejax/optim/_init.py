@@ -1,0 +1,135 @@
+"""``opt.init(model)``: the state a first step would build, built ahead of time.
+
+The step is traced once on a copy of the optimizer whose state dicts record the
+first value written under each new key: that first write is the lazy build
+(``self.m[key] = jnp.zeros_like(grad)`` in the tutorial's style, whatever it
+writes). The update itself is dead code and never runs. Each recorded value is
+then given the dtype and weak type that the step returns for that entry, so the
+state after ``init`` has exactly the signature of the state after a step and a
+jitted step compiles once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax._src.lax.lax import _convert_element_type
+from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
+
+from .._tree import flat_keys, is_param
+
+__all__ = ["prebuild_state"]
+
+
+class _Recorder(dict):  # type: ignore[type-arg]
+    """A state dict that remembers the first value stored under each new key."""
+
+    def __init__(self, base: dict[Any, Any]) -> None:
+        super().__init__(base)
+        self.first: dict[Any, Any] = {}
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key not in self and key not in self.first:
+            self.first[key] = tree_map(lambda x: x, value)  # a snapshot of the containers
+        super().__setitem__(key, value)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
+def _copy(tree: Any) -> Any:
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, leaves)
+
+
+def _optimizers(opt: Any) -> list[Any]:
+    """``opt`` and every optimizer nested in it, in a fixed order."""
+    from ._base import Optimizer
+
+    found = [opt]
+    for name in sorted(opt.__dict__):
+        inner = jax.tree_util.tree_leaves(
+            opt.__dict__[name], is_leaf=lambda x: isinstance(x, Optimizer)
+        )
+        for x in inner:
+            if isinstance(x, Optimizer):
+                found.extend(_optimizers(x))
+    return found
+
+
+def _cast_like(x: Any, like: Any) -> Any:
+    """``x`` with the dtype and weak type of ``like`` (same shape), else unchanged."""
+    if not hasattr(x, "dtype") or not hasattr(like, "dtype") or np.shape(x) != np.shape(like):
+        return x
+    weak = jax.typeof(like).weak_type
+    if x.dtype == like.dtype and jax.typeof(x).weak_type == weak:
+        return x
+    return _convert_element_type(jnp.asarray(x), np.dtype(like.dtype), weak_type=weak)
+
+
+def _match(value: Any, like: Any) -> Any:
+    if not _same_structure(value, like):
+        return value
+    return tree_map(_cast_like, value, like)
+
+
+def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
+    _keys, leaves, treedef = flat_keys(model)
+    grads = tree_unflatten(treedef, [jnp.zeros_like(x) if is_param(x) else None for x in leaves])
+    pre, work = _copy(opt), _copy(opt)
+    recorders = []
+    for w in _optimizers(work):
+        for name, value in list(w.__dict__.items()):
+            if type(value) is dict:
+                rec = _Recorder(value)
+                object.__setattr__(w, name, rec)
+                recorders.append((w, name, rec))
+    work(model, grads, **extras)
+
+    by_object = {id(w): p for p, w in zip(_optimizers(pre), _optimizers(_as_plain(work)))}
+    for w, name, rec in recorders:
+        p = by_object[id(w)]
+        built = dict(p.__dict__[name])
+        now = w.__dict__.get(name)
+        for key, first in rec.first.items():
+            built[key] = _match(first, now[key]) if isinstance(now, dict) and key in now else first
+        object.__setattr__(p, name, built)
+    for p, w in zip(_optimizers(pre), _optimizers(work)):
+        if "_specs" in w.__dict__:
+            object.__setattr__(p, "_specs", w.__dict__["_specs"])
+
+    if _same_structure(pre, work):
+        pre = tree_map(_cast_like, pre, work)
+    else:
+        warnings.warn(
+            f"{type(opt).__name__}.init could not pre-build all of the state: the step "
+            "changes the optimizer's structure outside its state dicts (build such "
+            "state in __init__ or in a dict keyed by the parameter's key); the first "
+            "jitted step will compile once more",
+            stacklevel=4,
+        )
+    opt.__dict__.update(pre.__dict__)
+
+
+def _same_structure(a: Any, b: Any) -> bool:
+    same: bool = tree_structure(a) == tree_structure(b)  # type: ignore[operator]
+    return same
+
+
+def _as_plain(work: Any) -> Any:
+    """Turn the recorders back into plain dicts, in place; return ``work``."""
+    for w in _optimizers(work):
+        for name, value in list(w.__dict__.items()):
+            if isinstance(value, _Recorder):
+                object.__setattr__(w, name, dict(value))
+    return work

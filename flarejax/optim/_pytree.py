@@ -1,0 +1,84 @@
+"""What makes every ``Optimizer`` a PyTree: which attributes are children, which static."""
+
+from __future__ import annotations
+
+import enum
+import types
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import GetAttrKey
+
+__all__ = ["as_hyperparameter", "flatten", "flatten_with_keys", "is_static", "unflatten"]
+
+_STATIC_SCALARS = (bool, int, str, bytes, type, enum.Enum, types.FunctionType)
+
+
+def _is_pytree_node(x: Any) -> bool:
+    return not jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(x))
+
+
+def is_static(value: Any) -> bool:
+    """Bools, ints, strings, None, callables and tuples of them live in the treedef.
+
+    Hooks can branch on them in Python; changing one recompiles. Everything else
+    (arrays, float hyperparameters, state dicts, nested optimizers) is a child.
+    """
+    if value is None or isinstance(value, _STATIC_SCALARS):
+        return True
+    if isinstance(value, (jax.Array, np.ndarray, np.generic, float, complex)):
+        return False
+    if type(value) is tuple or type(value) is frozenset:
+        return all(is_static(v) for v in value)
+    if callable(value) and not _is_pytree_node(value):
+        try:
+            hash(value)
+        except TypeError:
+            return False
+        return True
+    return getattr(value, "__flarejax_static__", False)
+
+
+def as_hyperparameter(value: Any) -> Any:
+    """Python floats become weakly-typed scalar arrays, once, on assignment.
+
+    A weak type keeps ``lr * grad`` in the gradient's dtype (bfloat16 stays
+    bfloat16), and an array signature means that a new value of the
+    hyperparameter reuses the compiled step instead of recompiling it.
+    """
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        return jnp.asarray(float(value))
+    if type(value) in (tuple, list) and any(isinstance(v, (float, np.floating)) for v in value):
+        return type(value)(as_hyperparameter(v) for v in value)
+    return value
+
+
+def flatten_with_keys(opt: Any) -> tuple[list[tuple[GetAttrKey, Any]], Any]:
+    # Attribute names are sorted as strings: the leaf order is the same in
+    # every process, whatever PYTHONHASHSEED is.
+    attrs = opt.__dict__
+    names, children, static = [], [], []
+    for name in sorted(attrs):
+        value = attrs[name]
+        if is_static(value):
+            static.append((name, value))
+        else:
+            names.append(name)
+            children.append((GetAttrKey(name), value))
+    return children, (tuple(names), tuple(static))
+
+
+def flatten(opt: Any) -> tuple[list[Any], Any]:
+    children, aux = flatten_with_keys(opt)
+    return [c for _, c in children], aux
+
+
+def unflatten(cls: type, aux: Any, children: Any) -> Any:
+    names, static = aux
+    obj: Any = object.__new__(cls)
+    attrs = obj.__dict__
+    attrs.update(static)
+    attrs.update(zip(names, children))
+    return obj

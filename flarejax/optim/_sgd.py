@@ -1,0 +1,64 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent.
+
+    .. math::
+
+        v_t = g_t + \mu\, v_{t-1}, \qquad
+        \theta_t = \theta_{t-1} - \eta\, v_t
+        \quad\text{(Nesterov: } \theta_t = \theta_{t-1} - \eta\,(g_t + \mu\, v_t)\text{)}
+
+    Without momentum, :math:`\theta_t = \theta_{t-1} - \eta\, g_t`. Equal to
+    ``optax.sgd`` and to ``torch.optim.SGD`` (``dampening=0``).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    momentum : float, optional
+        The momentum decay :math:`\mu`; ``None`` for plain SGD.
+    nesterov : bool
+        Use Nesterov momentum.
+
+    References
+    ----------
+    Sutskever et al., "On the importance of initialization and momentum in deep
+    learning", ICML 2013.
+    """
+
+    def __init__(
+        self, learning_rate: float, momentum: float | None = None, nesterov: bool = False
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.trace: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        lr = self.current(self.learning_rate)
+        if self.momentum is None:
+            return lr * grad
+        if key not in self.trace:
+            self.trace[key] = jnp.zeros_like(grad)
+        self.trace[key] = grad + self.momentum * self.trace[key]
+        if self.nesterov:
+            return lr * (grad + self.momentum * self.trace[key])
+        return lr * self.trace[key]
