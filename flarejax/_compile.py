@@ -12,12 +12,14 @@ static boxes and are put back on the way out.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import jax
-from jax.tree_util import register_pytree_node_class, tree_flatten, tree_unflatten
+import numpy as np
+from jax.tree_util import PyTreeDef, register_pytree_node_class, tree_flatten, tree_unflatten
 
 from ._tree import ARRAY_TYPES
 
@@ -69,14 +71,18 @@ class _Static:
 _NUMBERS = (int, float, complex)
 
 
-def _box(leaves: list[Any]) -> list[Any]:
+def _box_leaves(tree: Any) -> Any:
     """Box every leaf that cannot be a ``jax.jit`` argument; numbers stay dynamic."""
-    return [
-        x
-        if isinstance(x, ARRAY_TYPES) or (isinstance(x, _NUMBERS) and not isinstance(x, bool))
-        else _Static(x)
-        for x in leaves
-    ]
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(
+        treedef,
+        [
+            x
+            if isinstance(x, ARRAY_TYPES) or (isinstance(x, _NUMBERS) and not isinstance(x, bool))
+            else _Static(x)
+            for x in leaves
+        ],
+    )
 
 
 def _box_tree(tree: Any) -> Any:
@@ -92,16 +98,15 @@ def _unbox(tree: Any) -> Any:
     return tree_unflatten(treedef, [x.value if isinstance(x, _Static) else x for x in leaves])
 
 
-def _box_output(tree: Any) -> Any:
+def _box_output(tree: Any) -> tuple[Any, Any, _Static]:
+    """Box the non-array leaves of the result; say whether there were any."""
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(
-        treedef,
-        [x if isinstance(x, (*ARRAY_TYPES, jax.core.Tracer)) else _Static(x) for x in leaves],
-    )
+    dynamic = [isinstance(x, (*ARRAY_TYPES, jax.core.Tracer)) for x in leaves]
+    boxed = tree_unflatten(treedef, [x if d else _Static(x) for x, d in zip(leaves, dynamic)])
+    return (*boxed, _Static(not all(dynamic)))
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _run(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
+def _call(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     self, args, kwargs = _unbox((self, args, kwargs))
     _state.depth = getattr(_state, "depth", 0) + 1
     try:
@@ -109,6 +114,61 @@ def _run(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     finally:
         _state.depth -= 1
     return _box_output((self, out))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=3)
+def _run(
+    method: Callable[..., Any],
+    self_def: PyTreeDef,
+    donated_mask: tuple[bool, ...],
+    donated: list[Any],
+    kept: list[Any],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    it_donated, it_kept = iter(donated), iter(kept)
+    leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
+    return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
+
+
+_ARRAY_IMPL = type(jax.numpy.zeros(()))
+_PLAIN = (_ARRAY_IMPL, np.ndarray)
+
+
+def _eager(
+    method: Callable[..., Any], model_arg: int | None, self: Any, args: Any, kwargs: Any
+) -> Any:
+    self_leaves, self_def = tree_flatten(self)
+    arg_leaves = tree_flatten((args, kwargs))[0]
+    plain = True
+    for x in itertools.chain(self_leaves, arg_leaves):
+        if type(x) in _PLAIN:
+            continue
+        if isinstance(x, jax.core.Tracer):
+            return None, False
+        plain = False
+    if not plain:
+        # Non-array leaves (strings, Python numbers of the model) travel as static boxes.
+        if model_arg is not None:
+            if model_arg < len(args):
+                args = (*args[:model_arg], _box_tree(args[model_arg]), *args[model_arg + 1 :])
+            elif "model" in kwargs:
+                kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
+        args, kwargs = _box_leaves((args, kwargs))
+        self_leaves, self_def = tree_flatten(_box_leaves(self))
+        arg_leaves = tree_flatten((args, kwargs))[0]
+    # The optimizer owns its state: its arrays are donated, so that an eager step
+    # updates them in place instead of allocating fresh buffers. Scalars are not
+    # worth it, and an array that is also an argument (a state entry built from
+    # the parameter itself, say) must survive the call.
+    taken = {id(x) for x in arg_leaves}
+    mask = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 and id(x) not in taken for x in self_leaves)
+    donated = [x for x, d in zip(self_leaves, mask) if d]
+    kept = [x for x, d in zip(self_leaves, mask) if not d]
+    new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+    if boxed.value:
+        new_self, out = _unbox((new_self, out))
+    return (new_self, out), True
 
 
 def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
@@ -128,26 +188,12 @@ def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             if tracing():
                 return method(self, *args, **kwargs)
-            leaves, treedef = tree_flatten((self, args, kwargs))
-            if any(isinstance(x, jax.core.Tracer) for x in leaves):
+            result, ran = _eager(method, model_arg, self, args, kwargs)
+            if not ran:  # traced by the user's transformation: run inline
                 return method(self, *args, **kwargs)
-            if model_arg is not None:
-                if model_arg < len(args):
-                    args = (
-                        *args[:model_arg],
-                        _box_tree(args[model_arg]),
-                        *args[model_arg + 1 :],
-                    )
-                elif "model" in kwargs:
-                    kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
-                leaves, treedef = tree_flatten((self, tuple(args), kwargs))
-            leaves = _box(leaves)
-            s, a, k = tree_unflatten(treedef, leaves)
-            new_self, out = _unbox(_run(method, s, a, k))
+            new_self, out = result
+            self.__dict__.clear()
             self.__dict__.update(new_self.__dict__)
-            for name in list(self.__dict__):
-                if name not in new_self.__dict__:
-                    del self.__dict__[name]
             return out
 
         wrapper.__flarejax_functional__ = True  # type: ignore[attr-defined]

@@ -85,6 +85,12 @@ class Optimizer:
             model = opt(model, grads, loss=loss)
             return opt, model, loss
 
+    An eager step updates the optimizer's own state arrays in place (their
+    buffers are donated to the compiled step, as ``torch.optim`` updates its
+    state tensors in place): an array taken out of ``opt``'s state before a step
+    is invalid after it; keep a copy (``jnp.copy``) if you need the old value.
+    The model and gradients passed in are never donated.
+
     State of a parameter that no longer appears in the model stays in the state
     dicts, untouched (and is saved with checkpoints); it is used again if a
     parameter with the same key, shape and dtype reappears. A parameter whose

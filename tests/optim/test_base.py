@@ -506,3 +506,28 @@ def test_hyperparameters_by_name_with_a_schedule():
     assert set(hp) == {"learning_rate", "b1", "b2", "eps", "eps_root"}
     assert float(hp["learning_rate"]) == pytest.approx(0.7)
     assert float(hp["b1"]) == pytest.approx(0.8)
+
+
+def test_eager_steps_keep_the_callers_arrays_alive():
+    class Anchored(flr.optim.Optimizer):
+        """State built from the parameter itself: the same buffer as the model's."""
+
+        def __init__(self):
+            self.anchor = {}
+
+        def call_param(self, key, grad, *, param, **_):
+            if key not in self.anchor:
+                self.anchor[key] = param
+            return 0.1 * grad + 0.0 * self.anchor[key]
+
+    model = {"w": jnp.ones(3), "b": jnp.ones(())}
+    grads = {"w": jnp.ones(3), "b": jnp.ones(())}
+    opt = Anchored()
+    opt.init(model)
+    first = opt(model, grads)
+    second = opt(first, grads)
+    third = opt(second, grads)
+    for tree in (model, first, second, third):  # none was donated
+        assert np.isfinite(np.asarray(tree["w"])).all()
+    np.testing.assert_allclose(third["w"], 0.7, rtol=1e-6)
+    np.testing.assert_allclose(opt.anchor["w"], 1.0)
