@@ -36,6 +36,9 @@ class Adam(Optimizer):
     eps_root : float
         :math:`\varepsilon_{root}`, added inside the square root (non-zero when
         differentiating through the update).
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters. See also :class:`MasterWeights`.
 
     References
     ----------
@@ -49,19 +52,21 @@ class Adam(Optimizer):
         b2: float = 0.999,
         eps: float = 1e-8,
         eps_root: float = 0.0,
+        mu_dtype: Any = None,
     ) -> None:
         self.learning_rate = learning_rate
         self.b1 = b1
         self.b2 = b2
         self.eps = eps
         self.eps_root = eps_root
+        self.mu_dtype = None if mu_dtype is None else jnp.dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
 
     def _build(self, key: str, grad: jax.Array) -> None:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad)
+            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
             self.v[key] = jnp.zeros_like(grad)
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
@@ -71,7 +76,7 @@ class Adam(Optimizer):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """Advance the moments of ``key``; return the bias-corrected Adam direction."""
         self._build(key, grad)
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
         self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
         m_hat = self.m[key] / (1 - self.b1**self.t)
         v_hat = self.v[key] / (1 - self.b2**self.t)

@@ -25,7 +25,7 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root : float
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
         As in :class:`Adam`.
     weight_decay : float
         The decay rate :math:`\lambda`.
@@ -42,9 +42,10 @@ class AdamW(Adam):
         b2: float = 0.999,
         eps: float = 1e-8,
         eps_root: float = 0.0,
+        mu_dtype: Any = None,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         self.weight_decay = weight_decay
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -13,7 +13,7 @@ from jax.tree_util import GetAttrKey
 
 __all__ = ["as_hyperparameter", "flatten", "flatten_with_keys", "is_static", "unflatten"]
 
-_STATIC_SCALARS = (bool, int, str, bytes, type, enum.Enum, types.FunctionType)
+_STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
 
 def _is_pytree_node(x: Any) -> bool:
