@@ -1,9 +1,9 @@
 """flarejax: stateful, object-oriented optimizers for JAX."""
 
-from . import optim
+from . import optim, schedules
 
 opt = optim
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "opt", "optim"]
+__all__ = ["__version__", "opt", "optim", "schedules"]

@@ -1,0 +1,168 @@
+"""Constant, polynomial (linear) and exponential schedules."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from ._base import Schedule, as_float, broadcast_to_count, check_real, check_steps
+
+__all__ = ["constant", "exponential_decay", "linear", "polynomial"]
+
+
+def constant(value: ArrayLike) -> Schedule:
+    """A schedule that always returns ``value``.
+
+    .. math:: f(t) = v
+
+    Parameters
+    ----------
+    value
+        The value held at every step.
+
+    Returns
+    -------
+    Schedule
+        ``f(count)``, with the shape of ``count``.
+
+    Reference: :func:`optax.constant_schedule`.
+    """
+
+    def schedule(count: ArrayLike) -> jax.Array:
+        return broadcast_to_count(value, count)
+
+    return schedule
+
+
+def polynomial(
+    init_value: ArrayLike,
+    end_value: ArrayLike,
+    power: ArrayLike,
+    transition_steps: int,
+    transition_begin: int = 0,
+) -> Schedule:
+    r"""Polynomial transition from ``init_value`` to ``end_value``.
+
+    With :math:`I` = ``init_value``, :math:`E` = ``end_value``, :math:`p` = ``power``,
+    :math:`B` = ``transition_begin`` and :math:`T` = ``transition_steps``:
+
+    .. math::
+        f(t) = (I - E) \left(1 - \frac{\operatorname{clip}(t - B, 0, T)}{T}\right)^p + E
+
+    so :math:`f = I` until step :math:`B` and :math:`f = E` from step :math:`B + T`.
+
+    Parameters
+    ----------
+    init_value, end_value
+        The values before and after the transition.
+    power
+        The exponent :math:`p`; ``1`` is a linear ramp.
+    transition_steps
+        Length :math:`T \ge 0` of the transition. ``0`` gives the constant
+        ``init_value`` (as in optax).
+    transition_begin
+        Step :math:`B \ge 0` at which the transition starts.
+
+    Returns
+    -------
+    Schedule
+
+    Reference: :func:`optax.polynomial_schedule`.
+    """
+    transition_steps = check_steps("transition_steps", transition_steps)
+    transition_begin = check_steps("transition_begin", transition_begin)
+    if transition_steps == 0:
+        return constant(init_value)
+
+    def schedule(count: ArrayLike) -> jax.Array:
+        init, end = jnp.asarray(init_value), jnp.asarray(end_value)
+        done = jnp.clip(jnp.asarray(count) - transition_begin, 0, transition_steps)
+        # (T - t) / T rather than 1 - t / T: XLA may turn the division into a multiply by
+        # 1 / T, and 1 - t * (1 / T) can come out as -1e-8 at t = T: NaN for power 0.5.
+        remaining = as_float(transition_steps - done) / transition_steps
+        return (init - end) * remaining**power + end
+
+    return schedule
+
+
+def linear(
+    init_value: ArrayLike,
+    end_value: ArrayLike,
+    transition_steps: int,
+    transition_begin: int = 0,
+) -> Schedule:
+    r"""Linear transition from ``init_value`` to ``end_value``.
+
+    .. math::
+        f(t) = I + (E - I) \frac{\operatorname{clip}(t - B, 0, T)}{T}
+
+    This is :func:`polynomial` with ``power=1``; see there for the arguments.
+
+    Reference: :func:`optax.linear_schedule`.
+    """
+    return polynomial(init_value, end_value, 1, transition_steps, transition_begin)
+
+
+def exponential_decay(
+    init_value: ArrayLike,
+    transition_steps: int,
+    decay_rate: float,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: ArrayLike | None = None,
+) -> Schedule:
+    r"""Exponential decay by ``decay_rate`` every ``transition_steps`` steps.
+
+    .. math::
+        f(t) = I \, r^{\,s(t)}, \qquad
+        s(t) = \frac{\max(t - B, 0)}{T}
+        \quad \left(\text{or } \left\lfloor \frac{\max(t - B, 0)}{T} \right\rfloor
+        \text{ if staircase}\right)
+
+    then, if ``end_value`` :math:`E` is given, :math:`\max(f, E)` for :math:`r < 1`
+    (a floor) or :math:`\min(f, E)` for :math:`r \ge 1` (a ceiling).
+
+    Parameters
+    ----------
+    init_value
+        :math:`I`, the value up to step :math:`B`.
+    transition_steps
+        :math:`T > 0`, the steps over which the value is multiplied by :math:`r`.
+    decay_rate
+        :math:`r > 0`.
+    transition_begin
+        :math:`B \ge 0`, the step at which the decay starts.
+    staircase
+        Decay in discrete jumps every :math:`T` steps.
+    end_value
+        Optional bound :math:`E` on the decayed value.
+
+    Returns
+    -------
+    Schedule
+
+    Reference: :func:`optax.exponential_decay` (which, unlike this function,
+    silently returns a constant for ``transition_steps <= 0`` or ``decay_rate == 0``).
+    """
+    transition_steps = check_steps("transition_steps", transition_steps, minimum=1)
+    transition_begin = check_steps("transition_begin", transition_begin)
+    rate = check_real("decay_rate", decay_rate, gt=0.0)
+    bound = None
+    if end_value is not None:
+        bound = jnp.maximum if rate < 1.0 else jnp.minimum
+
+    def schedule(count: ArrayLike) -> jax.Array:
+        steps = jnp.maximum(jnp.asarray(count) - transition_begin, 0)
+        if staircase:
+            # Integer division: under jit, XLA may compute t / T as t * (1 / T), which can
+            # land just below an integer, and floor would then stay a step behind.
+            exponent = as_float(steps // transition_steps)
+        else:
+            exponent = as_float(steps) / transition_steps
+        value = jnp.asarray(init_value) * jnp.power(decay_rate, exponent)
+        if bound is not None and end_value is not None:
+            value = bound(value, end_value)
+        return value
+
+    return schedule
