@@ -219,6 +219,8 @@ class Optimizer:
 
         Hyperparameters are the arguments of ``__init__`` stored under their own
         name; a schedule is evaluated at the step count the next step will use.
+        A callable that is not a schedule (a mask, say: it fails on a step count
+        or returns no float scalar) is reported as itself.
         Nested optimizers contribute theirs, prefixed by the attribute's name.
         """
         out: dict[str, Any] = {}
@@ -229,7 +231,7 @@ class Optimizer:
             if isinstance(value, Optimizer):
                 out.update({f"{name}.{k}": v for k, v in value.hyperparameters().items()})
             elif callable(value):
-                out[name] = value(jnp.asarray(self.__dict__.get("t", 0), jnp.int32))
+                out[name] = _evaluate_schedule(value, self.__dict__.get("t", 0))
             else:
                 out[name] = value
         return out
@@ -271,6 +273,20 @@ class Optimizer:
             else:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _evaluate_schedule(fn: Callable[..., Any], count: Any) -> Any:
+    try:
+        value = fn(jnp.asarray(count, jnp.int32))
+    except Exception:
+        return fn
+    if (
+        isinstance(value, (float, *ARRAY_TYPES))
+        and jnp.issubdtype(jnp.result_type(value), jnp.floating)
+        and jnp.ndim(value) == 0
+    ):
+        return value
+    return fn
 
 
 def _register(cls: type) -> None:
