@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ import numpy as np
 from jax.tree_util import PyTreeDef, register_pytree_node_class, tree_flatten, tree_unflatten
 
 from ._tree import ARRAY_TYPES
+from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT
 
 __all__ = ["functional_method", "tracing"]
 
@@ -157,18 +159,27 @@ def _eager(
         args, kwargs = _box_leaves((args, kwargs))
         self_leaves, self_def = tree_flatten(_box_leaves(self))
         arg_leaves = tree_flatten((args, kwargs))[0]
-    # The optimizer owns its state: its arrays are donated, so that an eager step
-    # updates them in place instead of allocating fresh buffers. Scalars are not
-    # worth it, and an array that is also an argument (a state entry built from
-    # the parameter itself, say) must survive the call.
+    # The arrays an optimizer's own eager step made are donated to its next one,
+    # so that the state is updated in place instead of in fresh buffers. Arrays
+    # it did not make (a copy's, the user's) are not, nor are scalars (not worth
+    # it), nor an array that is also an argument (state built from the parameter).
+    owned = getattr(self, OWNED_SLOT, None) or {}
     taken = {id(x) for x in arg_leaves}
-    mask = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 and id(x) not in taken for x in self_leaves)
+    mask = tuple(
+        type(x) is _ARRAY_IMPL
+        and x.ndim > 0
+        and id(x) not in taken
+        and (ref := owned.get(id(x))) is not None
+        and ref() is x
+        for x in self_leaves
+    )
     donated = [x for x, d in zip(self_leaves, mask) if d]
     kept = [x for x, d in zip(self_leaves, mask) if not d]
     new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
     if boxed.value:
         new_self, out = _unbox((new_self, out))
-    return (new_self, out), True
+    made = {id(x): weakref.ref(x) for x in tree_flatten(new_self)[0] if type(x) is _ARRAY_IMPL}
+    return (new_self, out, made), True
 
 
 def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
@@ -191,9 +202,11 @@ def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
             result, ran = _eager(method, model_arg, self, args, kwargs)
             if not ran:  # traced by the user's transformation: run inline
                 return method(self, *args, **kwargs)
-            new_self, out = result
+            new_self, out, made = result
             self.__dict__.clear()
             self.__dict__.update(new_self.__dict__)
+            object.__setattr__(self, CHILDREN_SLOT, getattr(new_self, CHILDREN_SLOT, ()))
+            object.__setattr__(self, OWNED_SLOT, made)
             return out
 
         wrapper.__flarejax_functional__ = True  # type: ignore[attr-defined]

@@ -9,13 +9,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.tree_util import register_pytree_with_keys, tree_flatten, tree_unflatten
+from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
 from .._compile import functional_method
 from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
 from . import _pytree
 from ._grads import match_grads
 from ._init import prebuild_state
+from ._substep import substep
 
 __all__ = ["Optimizer"]
 
@@ -105,7 +106,13 @@ class Optimizer:
                 setattr(cls, name, functional_method(model_pos)(method))
         _register(cls)
 
+    __slots__ = ("__dict__", "__weakref__", _pytree.CHILDREN_SLOT, _pytree.OWNED_SLOT)
+
     def __setattr__(self, name: str, value: Any) -> None:
+        kept = getattr(self, _pytree.CHILDREN_SLOT, None)
+        if kept is not None and name in kept:
+            # Assigned by the user: classified again by its new value.
+            object.__setattr__(self, _pytree.CHILDREN_SLOT, kept - {name})
         object.__setattr__(self, name, _pytree.as_hyperparameter(value))
 
     # -- the hooks ---------------------------------------------------------------
@@ -129,6 +136,18 @@ class Optimizer:
         ``grads`` has the model's structure; ``None`` (or float0) leaves mean
         "no update". Extra keyword arguments (e.g. ``loss=``) reach both hooks.
         """
+        keys, leaves, treedef, updates = self._hook_updates(model, grads, extras)
+        params = dict(zip(keys, leaves))
+        new_leaves = [
+            leaf if updates.get(key) is None else _subtract(params[key], updates[key])
+            for key, leaf in zip(keys, leaves)
+        ]
+        return tree_unflatten(treedef, new_leaves)
+
+    def _hook_updates(
+        self, model: Any, grads: Any, extras: dict[str, Any]
+    ) -> tuple[list[str], list[Any], PyTreeDef, dict[str, Any]]:
+        """Run the hooks on ``model``: its keys, leaves, treedef, and the updates by key."""
         keys, leaves, treedef = flat_keys(model)
         grad_leaves = match_grads(keys, leaves, grads)
         params, g = {}, {}
@@ -136,17 +155,7 @@ class Optimizer:
             if is_param(leaf) and not is_no_grad(grad):
                 params[key], g[key] = leaf, grad
         self._check_specs(params)
-        out = self.call_model(g, params=params, **extras)
-        _check_same_keys(out, g)
-        new_leaves = list(leaves)
-        for i, key in enumerate(keys):
-            if out.get(key) is None:
-                continue
-            update = self.call_param(key, out[key], param=params[key], **extras)
-            if update is None:
-                continue
-            new_leaves[i] = _apply(key, params[key], update)
-        return tree_unflatten(treedef, new_leaves)
+        return keys, leaves, treedef, substep(self, g, params, extras, through_call=False)
 
     # -- conveniences built on the hooks -----------------------------------------
 
@@ -204,7 +213,7 @@ class Optimizer:
 
             lr = self.current(self.learning_rate)
         """
-        if callable(value) and not isinstance(value, Optimizer):
+        if callable(value) and not isinstance(value, (Optimizer, type)):
             if "t" not in self.__dict__:
                 raise TypeError(
                     f"{type(self).__name__} has a scheduled hyperparameter but no step "
@@ -230,11 +239,31 @@ class Optimizer:
             value = self.__dict__[name]
             if isinstance(value, Optimizer):
                 out.update({f"{name}.{k}": v for k, v in value.hyperparameters().items()})
-            elif callable(value):
+            elif callable(value) and not isinstance(value, type):
                 out[name] = _evaluate_schedule(value, self.__dict__.get("t", 0))
             else:
                 out[name] = value
         return out
+
+    # -- interop and checkpoints ----------------------------------------------------
+
+    def to_optax(self) -> Any:
+        """This optimizer as an optax ``GradientTransformationExtraArgs``."""
+        from ._optax import to_optax
+
+        return to_optax(self)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state as a flat dict of NumPy arrays and Python scalars, by readable name."""
+        from ._state_dict import state_dict
+
+        return state_dict(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned; on any mismatch raise and change nothing."""
+        from ._state_dict import load_state_dict
+
+        load_state_dict(self, state)
 
     # -- internals ----------------------------------------------------------------
 
@@ -301,31 +330,5 @@ def _register(cls: type) -> None:
 _register(Optimizer)
 
 
-def _check_same_keys(out: Any, grads: dict[str, Any]) -> None:
-    if not isinstance(out, dict):
-        raise TypeError(
-            f"call_model must return a dict of gradients keyed like its input, "
-            f"got {type(out).__name__}"
-        )
-    if out.keys() != grads.keys():
-        missing = sorted(grads.keys() - out.keys())
-        extra = sorted(out.keys() - grads.keys())
-        raise ValueError(
-            "call_model must return the same keys it received; "
-            + (f"missing {missing}" if missing else "")
-            + ("; " if missing and extra else "")
-            + (f"unexpected {extra}" if extra else "")
-        )
-
-
-def _apply(key: str, param: jax.Array, update: Any) -> jax.Array:
-    if not isinstance(update, ARRAY_TYPES):
-        raise TypeError(
-            f"call_param for {key!r} must return an array or None, got {type(update).__name__}"
-        )
-    if update.shape != param.shape:
-        raise ValueError(
-            f"call_param for {key!r} returned an update of shape {tuple(update.shape)}, "
-            f"expected the parameter's shape {tuple(param.shape)}"
-        )
+def _subtract(param: jax.Array, update: Any) -> jax.Array:
     return (param - jnp.asarray(update)).astype(param.dtype)

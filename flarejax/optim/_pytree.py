@@ -11,7 +11,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import GetAttrKey
 
-__all__ = ["as_hyperparameter", "flatten", "flatten_with_keys", "is_static", "unflatten"]
+__all__ = [
+    "CHILDREN_SLOT",
+    "OWNED_SLOT",
+    "as_hyperparameter",
+    "flatten",
+    "flatten_with_keys",
+    "is_static",
+    "unflatten",
+]
+
+# Slots of every Optimizer, outside its __dict__ (so never flattened):
+CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
+OWNED_SLOT = "_flarejax_owned"  # id -> weakref of the arrays its own eager step made
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
@@ -59,10 +71,14 @@ def flatten_with_keys(opt: Any) -> tuple[list[tuple[GetAttrKey, Any]], Any]:
     # Attribute names are sorted as strings: the leaf order is the same in
     # every process, whatever PYTHONHASHSEED is.
     attrs = opt.__dict__
+    # An object rebuilt by unflatten keeps its children as children, whatever
+    # values a tree_map put there (None, a bool): the structure must survive
+    # jax.tree.map, equinox's partition and orbax's restore.
+    kept = getattr(opt, CHILDREN_SLOT, ())
     names, children, static = [], [], []
     for name in sorted(attrs):
         value = attrs[name]
-        if is_static(value):
+        if name not in kept and is_static(value):
             static.append((name, value))
         else:
             names.append(name)
@@ -81,4 +97,5 @@ def unflatten(cls: type, aux: Any, children: Any) -> Any:
     attrs = obj.__dict__
     attrs.update(static)
     attrs.update(zip(names, children))
+    object.__setattr__(obj, CHILDREN_SLOT, frozenset(names))
     return obj

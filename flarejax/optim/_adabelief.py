@@ -1,0 +1,93 @@
+"""AdaBelief: Adam scaled by the belief in the gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+
+__all__ = ["AdaBelief"]
+
+
+class AdaBelief(Optimizer):
+    r"""AdaBelief: Adam whose second moment is the variance of the gradient around its EMA.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        s_t &= \beta_2 s_{t-1} + (1 - \beta_2)\, (g_t - m_t)^2 + \varepsilon_{root} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
+            {\sqrt{s_t / (1 - \beta_2^t)} + \varepsilon}
+
+    A gradient close to its prediction :math:`m_t` (high "belief") gets a large
+    step, a surprising one a small step. :math:`\varepsilon_{root}` is added to the
+    state, as in the paper. With ``nesterov=True`` the first moment is the
+    Nesterov one of :class:`NAdam`. Equal to ``optax.adabelief``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first moment and of the belief.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added to :math:`s_t` at every step.
+    nesterov : bool
+        Use Nesterov momentum.
+
+    References
+    ----------
+    Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the Belief in
+    Observed Gradients", NeurIPS 2020.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-16,
+        eps_root: float = 1e-16,
+        *,
+        nesterov: bool = False,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        self.eps_root = eps_root
+        self.nesterov = nesterov
+        self.m: dict[str, jax.Array] = {}
+        self.s: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad)
+            self.s[key] = jnp.zeros_like(grad)
+        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.s[key] = self.b2 * self.s[key] + (1 - self.b2) * (grad - self.m[key]) ** 2
+        self.s[key] = self.s[key] + self.eps_root
+        if self.nesterov:
+            m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
+                grad / (1 - self.b1**self.t)
+            )
+        else:
+            m_hat = self.m[key] / (1 - self.b1**self.t)
+        s_hat = self.s[key] / (1 - self.b2**self.t)
+        return self.current(self.learning_rate) * (m_hat / (jnp.sqrt(s_hat) + self.eps))

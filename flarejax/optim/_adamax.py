@@ -1,0 +1,74 @@
+"""Adamax: Adam with an infinity-norm second moment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""Adamax: Adam with the infinity norm in place of the second moment.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        u_t &= \max(\beta_2 u_{t-1},\ |g_t| + \varepsilon) \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}{u_t}
+
+    Equal to ``optax.adamax`` and to ``torch.optim.Adamax``. The infinity norm
+    needs no bias correction; :math:`\varepsilon` inside the max keeps
+    :math:`u_t` positive.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1 : float
+        Decay rate :math:`\beta_1` of the first moment.
+    b2 : float
+        Decay rate :math:`\beta_2` of the infinity norm.
+    eps : float
+        :math:`\varepsilon`, added to :math:`|g_t|`.
+
+    References
+    ----------
+    Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.1.
+    """
+
+    def __init__(
+        self, learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        self.m: dict[str, jax.Array] = {}
+        self.u: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def direction(self, key: str, grad: jax.Array) -> jax.Array:
+        """The Adamax direction :math:`\\hat m_t / u_t`."""
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad)
+            self.u[key] = jnp.zeros_like(grad)
+        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.u[key] = jnp.maximum(jnp.abs(grad) + self.eps, self.b2 * self.u[key])
+        return self.m[key] / (1 - self.b1**self.t) / self.u[key]
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        return self.current(self.learning_rate) * self.direction(key, grad)

@@ -1,0 +1,126 @@
+"""AdEMAMix: Adam with a mixture of a fast and a slow momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+from ._mu_dtype import as_mu_dtype
+from ._patterns import Pattern, matches, normalize_patterns
+
+__all__ = ["AdEMAMix"]
+
+
+class AdEMAMix(Optimizer):
+    r"""AdEMAMix: Adam whose numerator adds a slow, long-memory EMA of the gradients.
+
+    .. math::
+
+        m^{(1)}_t &= \beta_1 m^{(1)}_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        m^{(2)}_t = \beta_3 m^{(2)}_{t-1} + (1 - \beta_3)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \theta_t &= \theta_{t-1} - \eta\,\Big(
+            \frac{m^{(1)}_t / (1 - \beta_1^t) + \alpha\, m^{(2)}_t}
+            {\sqrt{v_t / (1 - \beta_2^t) + \varepsilon_{root}} + \varepsilon}
+            + \lambda\, \theta_{t-1}\Big)
+
+    The slow EMA :math:`m^{(2)}` is not bias-corrected: it fills up slowly, and
+    :math:`\alpha` and :math:`\beta_3` are usually warmed up with schedules.
+    Equal to ``optax.contrib.ademamix``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates of the fast EMA and of the second moment.
+    b3 : float or schedule
+        Decay rate :math:`\beta_3` of the slow EMA.
+    alpha : float or schedule
+        Weight :math:`\alpha` of the slow EMA.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added inside the square root.
+    mu_dtype : dtype, optional
+        The dtype of the three moments' state; ``None``: the gradient's dtype.
+        (optax 0.2.8 initializes them in ``mu_dtype`` but keeps the promoted
+        dtype after the first step; the same unless ``mu_dtype`` is narrower
+        than the gradient.)
+    weight_decay : float or schedule
+        The decoupled decay rate :math:`\lambda`, scaled by the learning rate.
+    mask : pattern(s) or function of the key, optional
+        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
+        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
+        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
+        the parameters returning one.)
+
+    References
+    ----------
+    Pagliardini, Ablin & Grangier, "The AdEMAMix Optimizer: Better, Faster,
+    Older", ICLR 2025.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        b3: float = 0.9999,
+        alpha: float = 5.0,
+        eps: float = 1e-8,
+        eps_root: float = 0.0,
+        mu_dtype: Any = None,
+        weight_decay: float = 0.0,
+        mask: Pattern | None = None,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_range("b3", b3, 0, 1)
+        check_nonnegative("alpha", alpha)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        check_nonnegative("weight_decay", weight_decay)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.b3 = b3
+        self.alpha = alpha
+        self.eps = eps
+        self.eps_root = eps_root
+        self.mu_dtype = as_mu_dtype(mu_dtype)
+        self.weight_decay = weight_decay
+        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.m_fast: dict[str, jax.Array] = {}
+        self.m_slow: dict[str, jax.Array] = {}
+        self.v: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.m_fast:
+            for state in (self.m_fast, self.m_slow, self.v):
+                state[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+        b3 = self.current(self.b3)
+        m_fast = self.b1 * self.m_fast[key] + (1 - self.b1) * grad
+        m_slow = b3 * self.m_slow[key] + (1 - b3) * grad
+        v = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        m_hat = m_fast / (1 - self.b1**self.t)
+        v_hat = v / (1 - self.b2**self.t)
+        update = (m_hat + self.current(self.alpha) * m_slow) / (
+            jnp.sqrt(v_hat + self.eps_root) + self.eps
+        )
+        self.m_fast[key] = m_fast.astype(self.m_fast[key].dtype)
+        self.m_slow[key] = m_slow.astype(self.m_slow[key].dtype)
+        self.v[key] = v.astype(self.v[key].dtype)
+        if self.mask is None or matches(self.mask, key):
+            update = update + self.current(self.weight_decay) * param
+        return self.current(self.learning_rate) * update

@@ -1,0 +1,113 @@
+"""ADOPT: Adam that normalizes the gradient by the previous second moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+from ._mu_dtype import as_mu_dtype
+
+__all__ = ["ADOPT"]
+
+
+def _fourth_root(count: jax.Array) -> jax.Array:
+    return count**0.25
+
+
+class ADOPT(Optimizer):
+    r"""ADOPT: momentum on the gradient normalized by the *previous* second moment.
+
+    .. math::
+
+        \tilde g_t &= \operatorname{clip}\big(g_t / \max(\sqrt{v_{t-1}}, \varepsilon),\
+            \pm c(t - 1)\big) \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, \tilde g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \theta_t &= \theta_{t-1} - \eta\, m_t
+        \quad\text{(Nesterov: } \theta_t = \theta_{t-1}
+            - \eta\,(\beta_1 m_t + (1 - \beta_1)\, \tilde g_t)\text{)}
+
+    Normalizing by :math:`v_{t-1}`, which does not depend on :math:`g_t`,
+    removes the correlation that makes Adam diverge for some :math:`\beta_2`.
+    The first step only measures :math:`v_1 = g_1^2` (and does not move).
+    :math:`c` is ``clip_value_fn`` of the step count. No bias correction.
+    Equal to ``optax.contrib.adopt``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
+    eps : float
+        :math:`\varepsilon`, the floor of :math:`\sqrt{v_{t-1}}`.
+    mu_dtype : dtype, optional
+        The dtype of the first moment's state; ``None``: the gradient's dtype.
+    nesterov : bool
+        Use Nesterov momentum.
+    use_clipping : bool
+        Clip the normalized gradient, which stabilizes the first steps.
+    clip_value_fn : callable
+        The clipping bound as a function of the step count (default
+        :math:`t^{1/4}`).
+
+    References
+    ----------
+    Taniguchi et al., "ADOPT: Modified Adam Can Converge with Any β2 with the
+    Optimal Rate", NeurIPS 2024.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.9999,
+        eps: float = 1e-6,
+        mu_dtype: Any = None,
+        *,
+        nesterov: bool = False,
+        use_clipping: bool = True,
+        clip_value_fn: Callable[[jax.Array], jax.Array] = _fourth_root,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        self.mu_dtype = as_mu_dtype(mu_dtype)
+        self.nesterov = nesterov
+        self.use_clipping = use_clipping
+        self.clip_value_fn = clip_value_fn
+        self.m: dict[str, jax.Array] = {}
+        self.v: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            self.v[key] = jnp.zeros_like(grad)
+        # The first step has no v_{t-1} to normalize by: it only sets v_1 = g_1^2.
+        first = self.t == 1
+        b1 = jnp.where(first, 1.0, self.b1)
+        b2 = jnp.where(first, 0.0, self.b2)
+        normalized = grad / jnp.maximum(jnp.sqrt(self.v[key]), self.eps)
+        if self.use_clipping:
+            bound = self.clip_value_fn(jnp.asarray(self.t, jnp.int32) - 1)
+            normalized = jnp.clip(normalized, -bound, bound)
+        m = b1 * self.m[key] + (1 - b1) * normalized
+        self.v[key] = b2 * self.v[key] + (1 - b2) * grad**2
+        update = b1 * m + (1 - b1) * normalized if self.nesterov else m
+        self.m[key] = m.astype(self.m[key].dtype)
+        return self.current(self.learning_rate) * update

@@ -1,0 +1,87 @@
+"""AMSGrad: Adam with a non-increasing second moment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._adam import Adam
+from ._checks import check_nonnegative, check_range
+from ._mu_dtype import as_mu_dtype
+
+__all__ = ["AMSGrad"]
+
+
+class AMSGrad(Adam):
+    r"""AMSGrad: Adam that divides by the largest second moment seen so far.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat v^{\max}_t &= \max(\hat v^{\max}_{t-1},\ v_t / (1 - \beta_2^t)) \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
+            {\sqrt{\hat v^{\max}_t + \varepsilon_{root}} + \varepsilon}
+
+    The step size per coordinate can then only shrink, which fixes Adam's
+    non-convergence examples. Equal to ``optax.amsgrad``;
+    ``torch.optim.Adam(amsgrad=True)`` takes the maximum of the uncorrected
+    :math:`v_t` and bias-corrects the maximum.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added inside the square root.
+    mu_dtype : dtype, optional
+        The dtype of the first moment's state; ``None``: the gradient's dtype.
+    bias_correction_mu, bias_correction_nu : bool
+        Bias-correct the first moment, and the second moment before the maximum.
+
+    References
+    ----------
+    Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        eps_root: float = 0.0,
+        mu_dtype: Any = None,
+        bias_correction_mu: bool = True,
+        bias_correction_nu: bool = True,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        self.mu_dtype = as_mu_dtype(mu_dtype)
+        self.bias_correction_mu = bias_correction_mu
+        self.bias_correction_nu = bias_correction_nu
+        self.v_max: dict[str, jax.Array] = {}
+
+    def direction(self, key: str, grad: jax.Array) -> jax.Array:
+        """The AMSGrad direction :math:`\\hat m_t / (\\sqrt{\\hat v^{\\max}_t} + \\varepsilon)`."""
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            self.v[key] = jnp.zeros_like(grad)
+            self.v_max[key] = jnp.zeros_like(grad)
+        m = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        m_hat = m / (1 - self.b1**self.t) if self.bias_correction_mu else m
+        v_hat = self.v[key] / (1 - self.b2**self.t) if self.bias_correction_nu else self.v[key]
+        self.v_max[key] = jnp.maximum(self.v_max[key], v_hat)
+        self.m[key] = m.astype(self.m[key].dtype)
+        return m_hat / (jnp.sqrt(self.v_max[key] + self.eps_root) + self.eps)

@@ -1,0 +1,69 @@
+"""Hyperparameter validators: ``ValueError`` at construction, naming the argument.
+
+Every check is a no-op for ``None`` (an optional hyperparameter left out), for
+callables (a schedule is only known step by step) and for traced arrays (an
+optimizer rebuilt inside ``jax.jit``); concrete arrays are checked element-wise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["check_nonnegative", "check_positive", "check_range"]
+
+
+def _concrete(value: Any) -> np.ndarray | None:
+    """``value`` as a float array, or ``None`` when it cannot be checked now."""
+    if value is None or callable(value) or isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _show(value: Any) -> str:
+    arr = np.asarray(value)
+    return repr(arr.item()) if arr.ndim == 0 else repr(arr.tolist())
+
+
+def _bound(x: float) -> str:
+    return ("-inf" if x < 0 else "inf") if math.isinf(x) else f"{x:g}"
+
+
+def check_range(
+    name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = True
+) -> None:
+    """Raise ``ValueError`` unless ``lo <= value < hi`` (bounds as the flags say).
+
+    >>> check_range("b1", 1.5, 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: b1 must be in [0, 1), got 1.5
+    """
+    arr = _concrete(value)
+    if arr is None:
+        return
+    above = arr > lo if lo_open else arr >= lo
+    below = arr < hi if hi_open else arr <= hi
+    if not np.all(above & below):
+        interval = f"{'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {_show(value)}")
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value > 0``."""
+    arr = _concrete(value)
+    if arr is not None and not np.all(arr > 0):
+        raise ValueError(f"{name} must be > 0, got {_show(value)}")
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value >= 0``."""
+    arr = _concrete(value)
+    if arr is not None and not np.all(arr >= 0):
+        raise ValueError(f"{name} must be >= 0, got {_show(value)}")

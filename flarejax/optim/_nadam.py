@@ -1,0 +1,82 @@
+"""NAdam: Adam with Nesterov momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._adam import Adam
+from ._checks import check_nonnegative, check_range
+from ._mu_dtype import as_mu_dtype
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Adam):
+    r"""NAdam: Adam with Nesterov momentum.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat m_t &= \beta_1\, \frac{m_t}{1 - \beta_1^{t+1}}
+            + (1 - \beta_1)\, \frac{g_t}{1 - \beta_1^t}, \qquad
+        \hat v_t = \frac{v_t}{1 - \beta_2^t} \\
+        \theta_t &= \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t + \varepsilon_{root}}
+            + \varepsilon)
+
+    Equal to ``optax.nadam``. ``torch.optim.NAdam`` also damps :math:`\beta_1`
+    with a warm-up schedule (``momentum_decay``) and has no :math:`\varepsilon_{root}`.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added inside the square root.
+    mu_dtype : dtype, optional
+        The dtype of the first moment's state; ``None``: the gradient's dtype.
+
+    References
+    ----------
+    Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016 workshop.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        eps_root: float = 0.0,
+        mu_dtype: Any = None,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        self.mu_dtype = as_mu_dtype(mu_dtype)
+
+    def direction(self, key: str, grad: jax.Array) -> jax.Array:
+        """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`."""
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            self.v[key] = jnp.zeros_like(grad)
+        m = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        # Nesterov: step with the next momentum, beta1 m_t + (1 - beta1) g_t,
+        # each term bias-corrected for the step it belongs to.
+        m_hat = self.b1 * (m / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
+            grad / (1 - self.b1**self.t)
+        )
+        v_hat = self.v[key] / (1 - self.b2**self.t)
+        self.m[key] = m.astype(self.m[key].dtype)
+        return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)

@@ -1,0 +1,94 @@
+"""NovoGrad: momentum on gradients normalized by a layer-wise second moment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+
+__all__ = ["NovoGrad"]
+
+
+class NovoGrad(Optimizer):
+    r"""NovoGrad: SGD momentum on gradients normalized per layer.
+
+    .. math::
+
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, \lVert g_t \rVert^2
+            \quad (v_1 = \lVert g_1 \rVert^2) \\
+        m_t &= \beta_1 m_{t-1} + \frac{g_t}{\sqrt{v_t + \varepsilon_{root}} + \varepsilon}
+            + \lambda\, \theta_{t-1} \\
+        \theta_t &= \theta_{t-1} - \eta\, m_t
+
+    :math:`v_t` is one scalar per parameter (the squared Frobenius norm of its
+    gradient), so the state is about half of Adam's. The weight decay enters the
+    momentum. Equal to ``optax.novograd``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1 : float
+        Decay rate :math:`\beta_1` of the momentum (which is not damped by
+        :math:`1 - \beta_1`).
+    b2 : float
+        Decay rate :math:`\beta_2` of the layer-wise second moment.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added inside the square root.
+    weight_decay : float or schedule
+        The decay rate :math:`\lambda`.
+
+    References
+    ----------
+    Ginsburg et al., "Stochastic Gradient Methods with Layer-wise Adaptive
+    Moments for Training of Deep Networks", 2019, arXiv:1905.11286.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.25,
+        eps: float = 1e-6,
+        eps_root: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        check_nonnegative("weight_decay", weight_decay)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        self.eps_root = eps_root
+        self.weight_decay = weight_decay
+        self.m: dict[str, jax.Array] = {}
+        self.v: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad)
+            self.v[key] = jnp.zeros((), grad.dtype)
+        sq_norm = jnp.linalg.norm(grad) ** 2
+        # The first step starts v at ||g||^2 rather than decaying it from zero.
+        self.v[key] = jnp.where(
+            self.t == 1, sq_norm, self.b2 * self.v[key] + (1 - self.b2) * sq_norm
+        )
+        step = grad / (jnp.sqrt(self.v[key] + self.eps_root) + self.eps)
+        step = step + self.current(self.weight_decay) * param
+        self.m[key] = self.b1 * self.m[key] + step
+        return self.current(self.learning_rate) * self.m[key]

@@ -1,0 +1,279 @@
+"""optax interop: any optax transformation as an ``Optimizer``, any ``Optimizer`` as one.
+
+optax is imported when first needed: it is not a dependency of flarejax itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
+
+from .._compile import functional_method
+from .._tree import flat_keys, is_no_grad, is_param, key_of
+from ._base import Optimizer
+from ._grads import match_grads
+from ._substep import overrides_call
+
+if TYPE_CHECKING:
+    import optax
+
+__all__ = ["OptaxOptimizer", "from_optax", "to_optax"]
+
+
+class _Tx:
+    """An optax transformation kept in the treedef: its functions are code, not state."""
+
+    __flarejax_static__ = True
+    __slots__ = ("given", "tx")
+
+    def __init__(self, given: Any, tx: optax.GradientTransformationExtraArgs) -> None:
+        self.given = given
+        self.tx = tx
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self.tx)
+        except TypeError:
+            return id(self.tx)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Tx) and (self.tx is other.tx or self.tx == other.tx)
+
+    def __repr__(self) -> str:
+        return f"<optax {type(self.given).__name__}>"
+
+
+def _with_extra_args(tx: Any) -> optax.GradientTransformationExtraArgs:
+    import optax
+
+    if isinstance(tx, optax.MultiSteps):
+        # MultiSteps.gradient_transformation() would drop the extra args its inner
+        # transformation may need; its own update forwards them.
+        return optax.GradientTransformationExtraArgs(tx.init, tx.update)
+    if not (callable(getattr(tx, "init", None)) and callable(getattr(tx, "update", None))):
+        raise TypeError(
+            f"from_optax expects an optax GradientTransformation (or optax.MultiSteps), "
+            f"got {type(tx).__name__}"
+        )
+    return optax.with_extra_args_support(tx)
+
+
+class OptaxOptimizer(Optimizer):
+    r"""An optax transformation run as a flarejax ``Optimizer``: see :func:`from_optax`.
+
+    .. math::
+
+        (u_t, s_t) = \mathrm{tx.update}(g_t, s_{t-1}, \theta_{t-1}), \qquad
+        \theta_t = \theta_{t-1} + u_t
+
+    The optax state :math:`s_t` is ``opt.opt_state``, a child of this PyTree.
+
+    Parameters
+    ----------
+    tx : optax.GradientTransformation or optax.MultiSteps
+        Any optax transformation (``chain``, ``inject_hyperparams``,
+        ``multi_transform``, ``masked``, ``MultiSteps``, ...).
+
+    References
+    ----------
+    DeepMind et al., "The DeepMind JAX Ecosystem" (optax), 2020.
+    """
+
+    # For load_state_dict: the optax state has the model's structure, not flat keys.
+    _state_follows_model = True
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = _Tx(tx, _with_extra_args(tx))
+        # The optax state lives in a state dict so that ``opt.init(model)`` pre-builds it.
+        self.state: dict[str, Any] = {}
+
+    @property
+    def tx(self) -> Any:
+        """The optax transformation this optimizer runs, as given."""
+        return self._tx.given
+
+    @property
+    def opt_state(self) -> Any:
+        """The optax state (``None`` until the first step or ``init``)."""
+        return self.state.get("optax")
+
+    @functional_method(0)
+    def __call__(self, model: Any, grads: Any, **extras: Any) -> Any:
+        """Apply one step of the optax transformation to ``model``.
+
+        optax sees the model's own structure: its parameters (inexact array
+        leaves) as ``params``, ``None`` at every other leaf. A parameter whose
+        gradient is ``None`` is left unchanged, but optax sees a zero gradient for
+        it (its optax state moves as under a zero gradient); to freeze parameters
+        without touching their state, use ``optax.masked`` or
+        ``optax.multi_transform`` with ``optax.set_to_zero()``. ``loss=`` reaches
+        optax as ``value=`` (``polyak_sgd``, ``reduce_on_plateau``, line
+        searches); other keyword arguments are passed to ``tx.update`` as given.
+        """
+        keys, leaves, treedef = flat_keys(model)
+        grad_leaves = match_grads(keys, leaves, grads)
+        params = {k: x for k, x in zip(keys, leaves) if is_param(x)}
+        self._check_same_params(params)
+        self._check_specs(params)
+        p_tree = tree_unflatten(treedef, [x if is_param(x) else None for x in leaves])
+        g_tree = tree_unflatten(
+            treedef,
+            [
+                (jnp.zeros_like(x) if is_no_grad(g) else g) if is_param(x) else None
+                for x, g in zip(leaves, grad_leaves)
+            ],
+        )
+        tx = self._tx.tx
+        if "optax" not in self.state:
+            self.state["optax"] = tx.init(p_tree)
+        if "loss" in extras:
+            extras = dict(extras)
+            loss = extras.pop("loss")
+            extras.setdefault("value", loss)
+        updates, self.state["optax"] = tx.update(g_tree, self.state["optax"], p_tree, **extras)
+        u_leaves = tree_flatten(updates, is_leaf=lambda x: x is None)[0]
+        if len(u_leaves) != len(leaves):
+            raise ValueError(
+                "the optax transformation returned updates with a structure different "
+                "from the model's"
+            )
+        new_leaves = list(leaves)
+        for i, (x, g, u) in enumerate(zip(leaves, grad_leaves, u_leaves)):
+            if is_param(x) and not is_no_grad(g):
+                # As optax.apply_updates computes it, so that results match bit for bit.
+                new_leaves[i] = jnp.asarray(x + u).astype(x.dtype)
+        return tree_unflatten(treedef, new_leaves)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters of every ``optax.inject_hyperparams`` in the state, by path."""
+        out: dict[str, Any] = {}
+        found = tree_flatten_with_path(self.opt_state, is_leaf=_is_injected)[0]
+        for path, leaf in found:
+            if _is_injected(leaf):
+                prefix = key_of(path) + "." if path else ""
+                out.update({prefix + k: v for k, v in leaf.hyperparams.items()})
+        return out
+
+    def _check_same_params(self, params: dict[str, Any]) -> None:
+        specs = self.__dict__.get("_specs")
+        if "optax" not in self.state or specs is None:
+            return
+        missing = sorted(specs.items.keys() - params.keys())
+        new = sorted(params.keys() - specs.items.keys())
+        if missing or new:
+            raise ValueError(
+                "the model's parameters differ from those the optax state was built for "
+                f"(missing {missing}, new {new}); an optax state follows the model's "
+                "structure: create a new optimizer for the changed model"
+            )
+
+
+def _is_injected(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "hyperparams") and isinstance(x.hyperparams, dict)
+
+
+def from_optax(tx: Any) -> OptaxOptimizer:
+    """Any optax transformation as a flarejax ``Optimizer``.
+
+    ``opt = from_optax(optax.adamw(1e-3))`` then ``model = opt(model, grads)``,
+    eagerly or under ``jax.jit``, like every flarejax optimizer. The optax state
+    is built on the first step from the model's parameters, or ahead of time by
+    ``opt.init(model)``. optax updates are added to the parameters (flarejax
+    hooks return updates that are subtracted; the sign is handled here). See
+    :class:`OptaxOptimizer` for how ``None`` gradients and extra arguments
+    (``loss=`` becomes optax's ``value=``) are handled.
+    """
+    return OptaxOptimizer(tx)
+
+
+def _copy(tree: Any) -> Any:
+    """A copy with its own buffers: an eager flarejax step donates its optimizer's arrays."""
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [_own(x) for x in leaves])
+
+
+def _own(x: Any) -> Any:
+    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) and x.ndim > 0:
+        return jnp.array(x, copy=True)
+    return x
+
+
+def _negated_updates(self: Optimizer, params: Any, grads: Any, **extras: Any) -> Any:
+    """The updates optax adds: minus the updates the optimizer's hooks subtract."""
+    keys, leaves, treedef = flat_keys(params)
+    grad_leaves = match_grads(keys, leaves, grads)
+    out: dict[str, Any] = {}
+    if overrides_call(self):
+        new_leaves = treedef.flatten_up_to(self(params, grads, **extras))
+        for key, x, g, new in zip(keys, leaves, grad_leaves, new_leaves):
+            if is_param(x) and not is_no_grad(g):
+                out[key] = new - x
+    else:
+        updates = self._hook_updates(params, grads, extras)[3]
+        out = {key: -u for key, u in updates.items() if u is not None}
+    result = []
+    for key, x, g in zip(keys, leaves, grad_leaves):
+        if g is None or is_no_grad(g) or not is_param(x):
+            result.append(g)
+        else:
+            result.append(out[key] if key in out else jnp.zeros_like(g))
+    return tree_unflatten(treedef, result)
+
+
+_negated_updates_step = functional_method(0)(_negated_updates)
+
+
+def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
+    """Any flarejax ``Optimizer`` as an optax ``GradientTransformationExtraArgs``.
+
+    ``init(params)`` returns a copy of ``opt`` with its state pre-built for
+    ``params`` (as ``opt.init(params)``); ``opt`` itself is never modified. The
+    optax state *is* that optimizer, a PyTree. ``update(updates, state, params,
+    **extra)`` runs one step on a copy of ``state`` and returns the updates to
+    add (minus those flarejax subtracts) and the advanced optimizer. ``params``
+    is required (flarejax hooks receive the parameters). optax's ``value=``
+    reaches the hooks as ``loss=``; other extra arguments as given (hooks that
+    declare ``**_`` ignore them, so it works inside ``optax.chain``).
+    """
+    import optax
+
+    if not isinstance(opt, Optimizer):
+        raise TypeError(f"to_optax expects a flarejax Optimizer, got {type(opt).__name__}")
+    template = _copy(opt)
+
+    def init_fn(params: Any) -> Optimizer:
+        state = _copy(template)
+        try:
+            state.init(params)
+        except TypeError:
+            # optax's init gets no extra args; an optimizer whose hooks require
+            # ``loss=`` is pre-built with a stand-in (the update itself never runs).
+            state = _copy(template)
+            state.init(params, loss=jnp.zeros((), jnp.float32))
+        return state
+
+    def update_fn(
+        updates: Any, state: Optimizer, params: Any = None, **extra: Any
+    ) -> tuple[Any, Optimizer]:
+        if params is None:
+            raise ValueError(
+                f"the optax transformation made from {type(template).__name__} needs "
+                "params: call tx.update(updates, state, params)"
+            )
+        if not isinstance(state, Optimizer):
+            raise TypeError(
+                f"the state of to_optax({type(template).__name__}) must be the "
+                f"optimizer returned by init, got {type(state).__name__}"
+            )
+        if "value" in extra:
+            extra = dict(extra)
+            value = extra.pop("value")
+            extra.setdefault("loss", value)
+        state = _copy(state)
+        out = _negated_updates_step(state, params, updates, **extra)
+        return out, state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)

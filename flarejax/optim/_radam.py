@@ -1,0 +1,99 @@
+"""RAdam: Adam with a rectified (variance-corrected) adaptive step."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ._adam import Adam
+from ._checks import check_nonnegative, check_range
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Adam):
+    r"""RAdam: rectified Adam.
+
+    .. math::
+
+        \rho_\infty &= \frac{2}{1 - \beta_2} - 1, \qquad
+        \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1 - \beta_2^t} \\
+        r_t &= \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\,\rho_\infty}
+            {(\rho_\infty - 4)(\rho_\infty - 2)\,\rho_t}} \\
+        \theta_t &= \theta_{t-1} - \eta
+        \begin{cases}
+            r_t\, \hat m_t / (\sqrt{\hat v_t + \varepsilon_{root}} + \varepsilon)
+                & \text{if } \rho_t \ge \rho_{\min} \\
+            \hat m_t & \text{otherwise}
+        \end{cases}
+
+    with :math:`\hat m_t, \hat v_t` as in :class:`Adam` (:class:`NAdam` with
+    ``nesterov=True``). In the first steps :math:`v_t` is too noisy to divide by:
+    RAdam takes momentum-SGD steps until the length :math:`\rho_t` of the
+    moving average reaches the threshold :math:`\rho_{\min}`, then rescales
+    Adam's step by :math:`r_t`. Equal to ``optax.radam``; ``torch.optim.RAdam``
+    adds :math:`\varepsilon` to :math:`\sqrt{v_t}` before the bias correction and
+    switches at :math:`\rho_t > 5`.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
+    eps : float
+        :math:`\varepsilon`, added to the denominator outside the square root.
+    eps_root : float
+        :math:`\varepsilon_{root}`, added inside the square root.
+    threshold : float
+        :math:`\rho_{\min}`, the length of the moving average from which the
+        adaptive step is used.
+    nesterov : bool
+        Use the Nesterov first moment of :class:`NAdam`.
+
+    References
+    ----------
+    Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        eps_root: float = 0.0,
+        threshold: float = 5.0,
+        *,
+        nesterov: bool = False,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        self.threshold = threshold
+        self.nesterov = nesterov
+
+    def direction(self, key: str, grad: jax.Array) -> jax.Array:
+        """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`)."""
+        self._build(key, grad)
+        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        if self.nesterov:
+            m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
+                grad / (1 - self.b1**self.t)
+            )
+        else:
+            m_hat = self.m[key] / (1 - self.b1**self.t)
+        v_hat = self.v[key] / (1 - self.b2**self.t)
+        rho_inf = 2.0 / (1.0 - self.b2) - 1.0
+        b2t = self.b2**self.t
+        rho = rho_inf - 2 * self.t * b2t / (1 - b2t)
+        # NaN while rho < 4; those steps take the other branch of the where.
+        r = jnp.sqrt(
+            (rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)
+        )
+        adaptive = r.astype(m_hat.dtype) * m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)
+        return jnp.where(rho >= self.threshold, adaptive, m_hat)

@@ -1,0 +1,64 @@
+"""Signum: SignSGD with momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
+
+__all__ = ["Signum"]
+
+
+class Signum(Optimizer):
+    r"""Signum: step along the sign of an exponential moving average of the gradients.
+
+    .. math::
+
+        m_t &= \beta\, m_{t-1} + (1 - \beta)\, g_t \\
+        \theta_t &= \theta_{t-1} - \eta\, \operatorname{sign}(m_t)
+
+    Equal to ``optax.signum``; torch.optim has no sign optimizer.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        The step size :math:`\eta`, or a function of the step count.
+    beta : float
+        The decay rate :math:`\beta` of the moving average.
+    accumulator_dtype : dtype, optional
+        The dtype of :math:`m`; by default the parameter's.
+
+    References
+    ----------
+    Bernstein, Wang, Azizzadenesheli & Anandkumar, "signSGD: Compressed
+    Optimisation for Non-Convex Problems", ICML 2018.
+    """
+
+    def __init__(
+        self, learning_rate: float, beta: float = 0.9, accumulator_dtype: Any | None = None
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("beta", beta, 0, 1)
+        self.learning_rate = learning_rate
+        self.beta = beta
+        # Its name, so that it is static in the PyTree (a dtype class would pass for a schedule).
+        self.accumulator_dtype = (
+            None if accumulator_dtype is None else jnp.dtype(accumulator_dtype).name
+        )
+        self.m: dict[str, jax.Array] = {}
+        self.t = jnp.zeros((), jnp.uint32)
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.m:
+            self.m[key] = jnp.zeros_like(grad, dtype=self.accumulator_dtype)
+        m = (1 - self.beta) * grad + self.beta * self.m[key]
+        self.m[key] = m.astype(self.m[key].dtype)
+        return self.current(self.learning_rate) * jnp.sign(m)
