@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from flax import nnx, struct
 from flax.training import train_state
 from helpers import assert_trees_close, f32

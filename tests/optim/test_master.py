@@ -29,7 +29,7 @@ def _train(make_opt, dtype, steps=400):
     opt = make_opt()
     step = jax.jit(lambda o, m: (o, *o.minimize(loss_fn, m)))
     for _ in range(steps):
-        opt, model, loss = step(opt, model)
+        opt, model, _loss = step(opt, model)
     return model, float(loss_fn(model)), opt
 
 
