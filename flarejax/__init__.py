@@ -1,10 +1,10 @@
 """flarejax: stateful, object-oriented optimizers for JAX."""
 
-from . import optim, schedules
+from . import optim, schedules, sharding
 from ._checkpoint import load, save
 
 opt = optim
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "opt", "optim", "save", "schedules"]
+__all__ = ["__version__", "load", "opt", "optim", "save", "schedules", "sharding"]

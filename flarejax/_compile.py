@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import jax
 import numpy as np
+from jax._src.array import ArrayImpl
+from jax.experimental.shard_alike import shard_alike
 from jax.tree_util import PyTreeDef, register_pytree_node_class, tree_flatten, tree_unflatten
 
 from ._tree import ARRAY_TYPES
@@ -110,12 +112,37 @@ def _box_output(tree: Any) -> tuple[Any, Any, _Static]:
 
 def _call(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     self, args, kwargs = _unbox((self, args, kwargs))
+    before = tree_flatten(self)
     _state.depth = getattr(_state, "depth", 0) + 1
     try:
         out = method(self, *args, **kwargs)
     finally:
         _state.depth -= 1
-    return _box_output((self, out))
+    return _box_output((_keep_placement(before, self), out))
+
+
+def _keep_placement(before: tuple[list[Any], PyTreeDef], self: Any) -> Any:
+    """``self`` with each array sharded as the array it replaces (on several devices).
+
+    XLA chooses the sharding of the results it is not told about: a state array
+    that came back sharded otherwise than it went in would cost a second
+    compilation on the next step, and its donated buffer could not be reused.
+    Tied to the array it replaces, the state keeps the layout it was given (by
+    ``init``, by its parameter, or by the user) step after step.
+    """
+    old, old_def = before
+    if jax.device_count() == 1:
+        return self
+    new, new_def = tree_flatten(self)
+    if new_def != old_def:  # state built in this step: placed by its inputs
+        return self
+    tied = [
+        shard_alike(n, o)[0]
+        if isinstance(n, jax.core.Tracer) and np.ndim(n) > 0 and np.shape(n) == np.shape(o)
+        else n
+        for n, o in zip(new, old)
+    ]
+    return tree_unflatten(new_def, tied)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=3)
@@ -133,7 +160,9 @@ def _run(
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
-_ARRAY_IMPL = type(jax.numpy.zeros(()))
+# The class itself, not type(jnp.zeros(())): creating an array at import would start
+# the backend, after which jax.distributed.initialize can no longer be called.
+_ARRAY_IMPL = ArrayImpl
 _PLAIN = (_ARRAY_IMPL, np.ndarray)
 
 
@@ -178,7 +207,14 @@ def _eager(
     new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
     if boxed.value:
         new_self, out = _unbox((new_self, out))
-    made = {id(x): weakref.ref(x) for x in tree_flatten(new_self)[0] if type(x) is _ARRAY_IMPL}
+    # jax.jit returns an unchanged input as the very same array: such an array
+    # (a parameter kept as state, say) is the caller's, not the optimizer's own.
+    inputs = taken.union(map(id, self_leaves))
+    made = {
+        id(x): weakref.ref(x)
+        for x in tree_flatten(new_self)[0]
+        if type(x) is _ARRAY_IMPL and id(x) not in inputs
+    }
     return (new_self, out, made), True
 
 

@@ -6,7 +6,9 @@ first value written under each new key: that first write is the lazy build
 writes). The update itself is dead code and never runs. Each recorded value is
 then given the dtype and weak type that the step returns for that entry, so the
 state after ``init`` has exactly the signature of the state after a step and a
-jitted step compiles once.
+jitted step compiles once. On several devices, each recorded array shaped like
+its parameter is sharded like the parameter (``shard_alike``): the state is born
+sharded as a step leaves it, rather than whole on one device.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax._src.lax.lax import _convert_element_type
+from jax.experimental.shard_alike import shard_alike
 from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 from .._tree import flat_keys, is_param
@@ -84,7 +87,8 @@ def _match(value: Any, like: Any) -> Any:
 
 
 def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
-    _keys, leaves, treedef = flat_keys(model)
+    keys, leaves, treedef = flat_keys(model)
+    params = dict(zip(keys, leaves))
     grads = tree_unflatten(treedef, [jnp.zeros_like(x) if is_param(x) else None for x in leaves])
     pre, work = _copy(opt), _copy(opt)
     recorders = []
@@ -102,7 +106,8 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
         built = dict(p.__dict__[name])
         now = w.__dict__.get(name)
         for key, first in rec.first.items():
-            built[key] = _match(first, now[key]) if isinstance(now, dict) and key in now else first
+            value = _match(first, now[key]) if isinstance(now, dict) and key in now else first
+            built[key] = _like_param(value, params.get(key))
         object.__setattr__(p, name, built)
     for p, w in zip(_optimizers(pre), _optimizers(work)):
         if "_specs" in w.__dict__:
@@ -119,6 +124,19 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
             stacklevel=4,
         )
     opt.__dict__.update(pre.__dict__)
+
+
+def _like_param(value: Any, param: Any) -> Any:
+    """The arrays of ``value`` shaped like ``param``, sharded like it (on several devices)."""
+    if not isinstance(param, jax.core.Tracer) or jax.device_count() == 1:
+        return value
+
+    def alike(x: Any) -> Any:
+        if isinstance(x, jax.core.Tracer) and np.ndim(x) > 0 and np.shape(x) == np.shape(param):
+            return shard_alike(x, param)[0]
+        return x
+
+    return tree_map(alike, value)
 
 
 def _same_structure(a: Any, b: Any) -> bool:

@@ -116,7 +116,8 @@ class Prodigy(Optimizer):
                 self.exp_avg[key] = jnp.zeros_like(grad)
                 self.exp_avg_sq[key] = jnp.zeros_like(grad)
                 self.grad_sum[key] = jnp.zeros_like(grad)
-            numerator = numerator + jnp.vdot(grad, self.params0[key] - param)
+            # A sum of products, not jnp.vdot: vdot flattens, which all-gathers sharded arrays.
+            numerator = numerator + jnp.sum(grad * (self.params0[key] - param))
             dg = d * grad
             self.exp_avg[key] = (beta1 * self.exp_avg[key] + (1 - beta1) * dg).astype(grad.dtype)
             self.exp_avg_sq[key] = (beta2 * self.exp_avg_sq[key] + (1 - beta2) * dg * dg).astype(

@@ -120,7 +120,7 @@ def _check_placeable(name: str, shape: tuple[int, ...], sharding: Any) -> None:
 def _fill(tree: Any, i: int, values: dict[str, Any]) -> Any:
     with_path, treedef = tree_flatten_with_path(tree)
     leaves = []
-    for (path, leaf), (name, _) in zip(with_path, _named(tree, i)):
+    for (_, leaf), (name, _) in zip(with_path, _named(tree, i)):
         if name not in values:
             leaves.append(leaf)
         elif isinstance(leaf, (np.ndarray, np.generic)):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,9 +103,7 @@ def initialize(
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 
 
-def _wait_for_coordinator(
-    host: str, port: int, deadline: float, who: str, timeout: float
-) -> None:
+def _wait_for_coordinator(host: str, port: int, deadline: float, who: str, timeout: float) -> None:
     """Return once the coordinator answers; ``TimeoutError`` at ``deadline``.
 
     JAX itself would end the process, without an exception, on a coordinator that
@@ -121,7 +120,7 @@ def _wait_for_coordinator(
                 if len(reply) >= 4 and reply[3] == 4:
                     return
                 last = "it answered, but not as a gRPC server"
-        except socket.timeout:
+        except TimeoutError:  # socket.timeout
             last = "it accepted the connection but did not answer"
         except OSError as e:  # not listening yet: process 0 may still be starting
             last = f"{type(e).__name__}: {e}"
@@ -240,15 +239,28 @@ def _worker() -> None:
     """The entry point of a launched process: join the others, then run the target."""
     target, args = sys.argv[1], sys.argv[2:]
     initialize()
-    if os.path.exists(target) or target.endswith(".py"):
-        sys.argv = [target, *args]
-        runpy.run_path(target, run_name="__main__")
-        return
-    module, _, name = target.partition(":")
-    if not name:
-        raise ValueError(f"target must be a Python file or 'module:function', got {target!r}")
-    func = getattr(__import__(module, fromlist=[name]), name)
-    func(*args)
+    try:
+        if os.path.exists(target) or target.endswith(".py"):
+            sys.argv = [target, *args]
+            runpy.run_path(target, run_name="__main__")
+        else:
+            module, _, name = target.partition(":")
+            if not name:
+                raise ValueError(
+                    f"target must be a Python file or 'module:function', got {target!r}"
+                )
+            getattr(__import__(module, fromlist=[name]), name)(*args)
+    except BaseException as e:
+        code = e.code if isinstance(e, SystemExit) else 1
+        if code in (0, None):
+            raise
+        if not isinstance(e, SystemExit):
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Leave at once: a normal exit would wait, at JAX's exit barrier, for the
+        # processes that are still working, and the launcher would see the failure late.
+        os._exit(code if isinstance(code, int) else 1)
 
 
 if __name__ == _WORKER:

@@ -19,7 +19,8 @@ def zero_spec(shape: tuple[int, ...], size: int, axis: str) -> PartitionSpec:
     if size == 1 or not dims:
         return PartitionSpec()
     best = max(dims, key=lambda d: (shape[d], -d))
-    return PartitionSpec(*(axis if d == best else None for d in range(len(shape))))
+    # No trailing None: the form in which XLA returns shardings (see the guide).
+    return PartitionSpec(*(axis if d == best else None for d in range(best + 1)))
 
 
 class _Layout:
@@ -81,7 +82,9 @@ class ShardedState(Optimizer):
         if not isinstance(mesh, Mesh):
             raise ValueError(f"mesh must be a jax.sharding.Mesh, got {type(mesh).__name__}")
         if axis not in mesh.shape:
-            raise ValueError(f"axis must be one of the mesh's axes {tuple(mesh.shape)}, got {axis!r}")
+            raise ValueError(
+                f"axis must be one of the mesh's axes {tuple(mesh.shape)}, got {axis!r}"
+            )
         self.opt = opt
         self.layout = _Layout(mesh, axis)
 
@@ -122,7 +125,5 @@ class ShardedState(Optimizer):
 
 
 def _optimizers(opt: Optimizer) -> list[Optimizer]:
-    leaves = jax.tree_util.tree_leaves(
-        opt.__dict__, is_leaf=lambda x: isinstance(x, Optimizer)
-    )
+    leaves = jax.tree_util.tree_leaves(opt.__dict__, is_leaf=lambda x: isinstance(x, Optimizer))
     return [opt] + [o for x in leaves if isinstance(x, Optimizer) for o in _optimizers(x)]

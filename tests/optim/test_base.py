@@ -531,3 +531,24 @@ def test_eager_steps_keep_the_callers_arrays_alive():
         assert np.isfinite(np.asarray(tree["w"])).all()
     np.testing.assert_allclose(third["w"], 0.7, rtol=1e-6)
     np.testing.assert_allclose(opt.anchor["w"], 1.0)
+
+
+def test_state_that_is_the_callers_parameter_is_never_donated():
+    class KeepsFirst(flr.optim.Optimizer):
+        """Keeps the first value of each parameter, as Prodigy does."""
+
+        def __init__(self):
+            self.first = {}
+
+        def call_param(self, key, grad, *, param, **_):
+            if key not in self.first:
+                self.first[key] = param
+            return 0.1 * grad
+
+    model0 = {"w": jnp.ones(4)}
+    opt = KeepsFirst()
+    model = model0
+    for _ in range(4):
+        model = opt(model, {"w": jnp.ones(4)})
+    np.testing.assert_array_equal(model0["w"], np.ones(4))  # still alive, unchanged
+    np.testing.assert_allclose(model["w"], 0.6, rtol=1e-6)

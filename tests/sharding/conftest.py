@@ -1,0 +1,108 @@
+"""The slow subprocesses of these tests start as soon as the tests are collected.
+
+Each runs JAX with its own devices (8 host devices, or a distributed runtime), so
+that this pytest process keeps its one device. Started together, they overlap with
+the tests that launch processes themselves; a test waits for its job through the
+fixture of the same name. Every job is bounded: it is killed ``LIMIT`` seconds
+after its start, and at the end of the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+LIMIT = 300.0
+JOBS = {
+    "eight_devices": [str(HERE / "eight_devices.py")],
+    "bad_coordinators": [str(HERE / "multiprocess_worker.py"), "coordinator"],
+}
+
+
+@dataclass
+class Job:
+    process: subprocess.Popen[bytes]
+    out: Any
+    err: Any
+    started: float
+    returncode: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    killed: bool = False
+
+
+_jobs: dict[str, Job] = {}
+
+
+def _start(name: str) -> None:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    # Closed by _finish, once the job has ended.
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, *JOBS[name]],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=err,
+        start_new_session=True,
+    )
+    _jobs[name] = Job(process, out, err, time.monotonic())
+
+
+def _finish(name: str) -> Job:
+    if name not in _jobs:
+        _start(name)
+    job = _jobs[name]
+    if job.returncode is None:
+        try:
+            job.process.wait(timeout=max(0.0, job.started + LIMIT - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill(job)
+            job.killed = True
+        job.returncode = job.process.returncode
+        job.seconds = time.monotonic() - job.started
+        for f, attr in ((job.out, "stdout"), (job.err, "stderr")):
+            f.seek(0)
+            setattr(job, attr, f.read().decode(errors="replace"))
+            f.close()
+    return job
+
+
+def _kill(job: Job) -> None:
+    if job.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(job.process.pid, signal.SIGKILL)
+        job.process.wait(timeout=10)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    wanted = {f for item in session.items for f in getattr(item, "fixturenames", ()) if f in JOBS}
+    for name in sorted(wanted):
+        _start(name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for job in _jobs.values():
+        _kill(job)
+
+
+@pytest.fixture(scope="session")
+def eight_devices() -> Job:
+    return _finish("eight_devices")
+
+
+@pytest.fixture(scope="session")
+def bad_coordinators() -> Job:
+    return _finish("bad_coordinators")
