@@ -26,7 +26,9 @@ def constant(value: ArrayLike) -> Schedule:
     Schedule
         ``f(count)``, with the shape of ``count``.
 
-    Reference: :func:`optax.constant_schedule`.
+    References
+    ----------
+    :func:`optax.constant_schedule`.
     """
 
     def schedule(count: ArrayLike) -> jax.Array:
@@ -68,7 +70,9 @@ def polynomial(
     -------
     Schedule
 
-    Reference: :func:`optax.polynomial_schedule`.
+    References
+    ----------
+    :func:`optax.polynomial_schedule`.
     """
     transition_steps = check_steps("transition_steps", transition_steps)
     transition_begin = check_steps("transition_begin", transition_begin)
@@ -99,7 +103,9 @@ def linear(
 
     This is :func:`polynomial` with ``power=1``; see there for the arguments.
 
-    Reference: :func:`optax.linear_schedule`.
+    References
+    ----------
+    :func:`optax.linear_schedule`.
     """
     return polynomial(init_value, end_value, 1, transition_steps, transition_begin)
 
@@ -142,7 +148,9 @@ def exponential_decay(
     -------
     Schedule
 
-    Reference: :func:`optax.exponential_decay` (which, unlike this function,
+    References
+    ----------
+    :func:`optax.exponential_decay` (which, unlike this function,
     silently returns a constant for ``transition_steps <= 0`` or ``decay_rate == 0``).
     """
     transition_steps = check_steps("transition_steps", transition_steps, minimum=1)

@@ -44,7 +44,9 @@ def cosine_decay(
     -------
     Schedule
 
-    Reference: Loshchilov & Hutter, "SGDR", ICLR 2017 (arXiv:1608.03983);
+    References
+    ----------
+    Loshchilov & Hutter, "SGDR", ICLR 2017 (arXiv:1608.03983);
     :func:`optax.cosine_decay_schedule`.
     """
     decay_steps = check_steps("decay_steps", decay_steps, minimum=1)

@@ -52,7 +52,9 @@ def join_schedules(
     -------
     Schedule
 
-    Reference: :func:`optax.join_schedules`.
+    References
+    ----------
+    :func:`optax.join_schedules`.
     """
     schedules = list(schedules)
     boundaries = [check_steps("boundaries", b) for b in boundaries]

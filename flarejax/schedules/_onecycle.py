@@ -60,7 +60,9 @@ def linear_onecycle(
     -------
     Schedule
 
-    Reference: Smith & Topin, "Super-Convergence", 2017 (arXiv:1708.07120);
+    References
+    ----------
+    Smith & Topin, "Super-Convergence", 2017 (arXiv:1708.07120);
     :func:`optax.linear_onecycle_schedule`.
     """
     transition_steps = _check_common(transition_steps, pct_start, div_factor, final_div_factor)
@@ -94,7 +96,9 @@ def cosine_onecycle(
     -------
     Schedule
 
-    Reference: Smith & Topin, "Super-Convergence", 2017 (arXiv:1708.07120);
+    References
+    ----------
+    Smith & Topin, "Super-Convergence", 2017 (arXiv:1708.07120);
     :func:`optax.cosine_onecycle_schedule`.
     """
     transition_steps = _check_common(transition_steps, pct_start, div_factor, final_div_factor)

@@ -84,7 +84,9 @@ def piecewise_constant(
     -------
     Schedule
 
-    Reference: :func:`optax.piecewise_constant_schedule`.
+    References
+    ----------
+    :func:`optax.piecewise_constant_schedule`.
     """
     knots = _sorted_knots(boundaries_and_scales)
 
@@ -128,7 +130,9 @@ def piecewise_interpolate(
     -------
     Schedule
 
-    Reference: :func:`optax.piecewise_interpolate_schedule`.
+    References
+    ----------
+    :func:`optax.piecewise_interpolate_schedule`.
     """
     if interpolate_type not in _BLENDS:
         raise ValueError(

@@ -33,7 +33,9 @@ def sgdr(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
     -------
     Schedule
 
-    Reference: Loshchilov & Hutter, "SGDR", ICLR 2017 (arXiv:1608.03983);
+    References
+    ----------
+    Loshchilov & Hutter, "SGDR", ICLR 2017 (arXiv:1608.03983);
     :func:`optax.sgdr_schedule`.
     """
     cycles = [dict(kwargs) for kwargs in cosine_kwargs]

@@ -32,7 +32,9 @@ def warmup_constant(init_value: ArrayLike, peak_value: ArrayLike, warmup_steps: 
     -------
     Schedule
 
-    Reference: :func:`optax.warmup_constant_schedule`, except that optax returns
+    References
+    ----------
+    :func:`optax.warmup_constant_schedule`, except that optax returns
     ``init_value`` forever when ``warmup_steps == 0``.
     """
     warmup_steps = check_steps("warmup_steps", warmup_steps)
@@ -73,7 +75,9 @@ def warmup_cosine_decay(
     -------
     Schedule
 
-    Reference: :func:`optax.warmup_cosine_decay_schedule` (which, for
+    References
+    ----------
+    :func:`optax.warmup_cosine_decay_schedule` (which, for
     ``peak_value == 0``, decays to 0 instead of ``end_value``).
     """
     warmup_steps = check_steps("warmup_steps", warmup_steps)
@@ -125,7 +129,9 @@ def warmup_exponential_decay(
     -------
     Schedule
 
-    Reference: :func:`optax.warmup_exponential_decay_schedule`.
+    References
+    ----------
+    :func:`optax.warmup_exponential_decay_schedule`.
     """
     warmup_steps = check_steps("warmup_steps", warmup_steps)
     warmup = linear(init_value, peak_value, warmup_steps)

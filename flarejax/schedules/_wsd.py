@@ -81,7 +81,9 @@ def warmup_stable_decay(
     -------
     Schedule
 
-    Reference: Hu et al., "MiniCPM", 2024 (arXiv:2404.06395); the ``"sqrt"``
+    References
+    ----------
+    Hu et al., "MiniCPM", 2024 (arXiv:2404.06395); the ``"sqrt"``
     cool-down is from Hägele et al., 2024 (arXiv:2405.18392).
     """
     warmup_steps = check_steps("warmup_steps", warmup_steps)
@@ -130,7 +132,9 @@ def trapezoid(
     -------
     Schedule
 
-    Reference: Hägele et al., "Scaling Laws and Compute-Optimal Training Beyond
+    References
+    ----------
+    Hägele et al., "Scaling Laws and Compute-Optimal Training Beyond
     Fixed Training Durations", 2024 (arXiv:2405.18392).
     """
     hold_steps = check_steps("hold_steps", hold_steps)
