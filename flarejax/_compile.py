@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import threading
-import weakref
 from collections.abc import Callable
+from itertools import compress
 from typing import Any, TypeVar
 
 import jax
@@ -192,17 +193,22 @@ def _eager(
     # so that the state is updated in place instead of in fresh buffers. Arrays
     # it did not make (a copy's, the user's) are not, nor are scalars (not worth
     # it), nor an array that is also an argument (state built from the parameter).
-    owned = getattr(self, OWNED_SLOT, None) or {}
+    # What it made is remembered as its leaves after that step, which the next
+    # call finds again, object for object, unless the state was replaced since.
     taken = {id(x) for x in arg_leaves}
-    mask = tuple(
-        type(x) is _ARRAY_IMPL
-        and x.ndim > 0
-        and id(x) not in taken
-        and (ref := owned.get(id(x))) is not None
-        and ref() is x
-        for x in self_leaves
-    )
+    made = getattr(self, OWNED_SLOT, None)
+    if (
+        made is not None
+        and len(made[0]) == len(self_leaves)
+        and all(map(operator.is_, compress(made[0], made[1]), compress(self_leaves, made[1])))
+    ):
+        mask = made[1]
+    else:
+        mask = (False,) * len(self_leaves)
     donated = [x for x, d in zip(self_leaves, mask) if d]
+    if not taken.isdisjoint(map(id, donated)):
+        mask = tuple(d and id(x) not in taken for x, d in zip(self_leaves, mask))
+        donated = [x for x, d in zip(self_leaves, mask) if d]
     kept = [x for x, d in zip(self_leaves, mask) if not d]
     new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
     if boxed.value:
@@ -210,11 +216,13 @@ def _eager(
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
     inputs = taken.union(map(id, self_leaves))
-    made = {
-        id(x): weakref.ref(x)
-        for x in tree_flatten(new_self)[0]
-        if type(x) is _ARRAY_IMPL and id(x) not in inputs
-    }
+    new_leaves, new_def = tree_flatten(new_self)
+    if made is not None and new_def == self_def and len(made[2]) == len(new_leaves):
+        eligible = made[2]  # the same structure: the same shapes at the same places
+    else:
+        eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
+    owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
+    made = (tuple(new_leaves), owned, eligible)
     return (new_self, out, made), True
 
 

@@ -42,7 +42,7 @@ class _Specs:
         return self._hash
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Specs) and self.items == other.items
+        return self is other or (isinstance(other, _Specs) and self.items == other.items)
 
     def __repr__(self) -> str:
         return f"_Specs({len(self.items)} parameters)"
@@ -113,7 +113,11 @@ class Optimizer:
         if kept is not None and name in kept:
             # Assigned by the user: classified again by its new value.
             object.__setattr__(self, _pytree.CHILDREN_SLOT, kept - {name})
-        object.__setattr__(self, name, _pytree.as_hyperparameter(value))
+        value = _pytree.as_hyperparameter(value)
+        if np.ndim(value) > 0 or isinstance(value, (dict, list, tuple)):
+            # New state from the user: release what the last eager step made.
+            object.__setattr__(self, _pytree.OWNED_SLOT, None)
+        object.__setattr__(self, name, value)
 
     # -- the hooks ---------------------------------------------------------------
 

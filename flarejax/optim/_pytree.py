@@ -23,7 +23,7 @@ __all__ = [
 
 # Slots of every Optimizer, outside its __dict__ (so never flattened):
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
-OWNED_SLOT = "_flarejax_owned"  # id -> weakref of the arrays its own eager step made
+OWNED_SLOT = "_flarejax_owned"  # (leaves, donatable, eligible) after its last eager step
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
