@@ -114,7 +114,9 @@ class Optimizer:
             # Assigned by the user: classified again by its new value.
             object.__setattr__(self, _pytree.CHILDREN_SLOT, kept - {name})
         value = _pytree.as_hyperparameter(value)
-        if np.ndim(value) > 0 or isinstance(value, (dict, list, tuple)):
+        if isinstance(value, (dict, list, tuple)) or (
+            isinstance(value, ARRAY_TYPES) and value.ndim > 0
+        ):
             # New state from the user: release what the last eager step made.
             object.__setattr__(self, _pytree.OWNED_SLOT, None)
         object.__setattr__(self, name, value)
