@@ -62,3 +62,10 @@ def bench(session: nox.Session) -> None:
     """The benchmarks (benchmarks/run.py; it compares with optax, Flax and Equinox)."""
     session.install("-e", ".[bench]")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """100,000 eager and 100,000 jitted steps: compiles, RSS and live buffers stay flat."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/soak.py", *session.posargs)

@@ -51,6 +51,7 @@ from ._sign_sgd import SignSGD
 from ._signum import Signum
 from ._skip import SkipLargeUpdates, SkipNonFinite
 from ._sm3 import SM3
+from ._summary import state_bytes, state_ratio, summary
 from ._weight_decay import AddDecayedWeights
 from ._yogi import Yogi
 from ._zero_nans import ZeroNans
@@ -116,5 +117,8 @@ __all__ = [
     "Yogi",
     "ZeroNans",
     "from_optax",
+    "state_bytes",
+    "state_ratio",
+    "summary",
     "to_optax",
 ]

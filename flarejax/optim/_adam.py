@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Optimizer
+from ._checks import check_nonnegative, check_range
 
 __all__ = ["Adam"]
 
@@ -54,6 +55,11 @@ class Adam(Optimizer):
         eps_root: float = 0.0,
         mu_dtype: Any = None,
     ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0.0, 1.0)
+        check_range("b2", b2, 0.0, 1.0)
+        check_nonnegative("eps", eps)
+        check_nonnegative("eps_root", eps_root)
         self.learning_rate = learning_rate
         self.b1 = b1
         self.b2 = b2

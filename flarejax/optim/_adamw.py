@@ -7,6 +7,7 @@ from typing import Any
 import jax
 
 from ._adam import Adam
+from ._checks import check_nonnegative
 
 __all__ = ["AdamW"]
 
@@ -46,6 +47,7 @@ class AdamW(Adam):
         weight_decay: float = 1e-4,
     ) -> None:
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        check_nonnegative("weight_decay", weight_decay)
         self.weight_decay = weight_decay
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

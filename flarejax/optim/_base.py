@@ -271,6 +271,16 @@ class Optimizer:
 
         load_state_dict(self, state)
 
+    def summary(self, model: Any = None) -> str:
+        """A table of the hyperparameters and the state: shapes, dtypes, bytes, totals.
+
+        With ``model``, the state's size is also given as a multiple of the
+        parameters' bytes. See :func:`flarejax.optim.summary`.
+        """
+        from ._summary import summary
+
+        return summary(self, model)
+
     # -- internals ----------------------------------------------------------------
 
     def _check_specs(self, params: dict[str, Any]) -> None:

@@ -3,6 +3,9 @@
 Every check is a no-op for ``None`` (an optional hyperparameter left out), for
 callables (a schedule is only known step by step) and for traced arrays (an
 optimizer rebuilt inside ``jax.jit``); concrete arrays are checked element-wise.
+A value that is not a number (a string, say) is a ``TypeError`` naming the
+argument; NaN is never in range, and infinity only where a bound is infinite and
+closed (``check_positive`` and ``check_nonnegative`` require finite values).
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ import numpy as np
 __all__ = ["check_nonnegative", "check_positive", "check_range"]
 
 
-def _concrete(value: Any) -> np.ndarray | None:
+def _concrete(name: str, value: Any) -> np.ndarray | None:
     """``value`` as a float array, or ``None`` when it cannot be checked now."""
     if value is None or callable(value) or isinstance(value, jax.core.Tracer):
         return None
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     try:
         return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+    except jax.errors.ConcretizationTypeError:
         return None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
 
 
 def _show(value: Any) -> str:
@@ -45,7 +52,7 @@ def check_range(
     ...
     ValueError: b1 must be in [0, 1), got 1.5
     """
-    arr = _concrete(value)
+    arr = _concrete(name, value)
     if arr is None:
         return
     above = arr > lo if lo_open else arr >= lo
@@ -56,14 +63,18 @@ def check_range(
 
 
 def check_positive(name: str, value: Any) -> None:
-    """Raise ``ValueError`` unless ``value > 0``."""
-    arr = _concrete(value)
+    """Raise ``ValueError`` unless ``value > 0`` (and finite)."""
+    arr = _concrete(name, value)
     if arr is not None and not np.all(arr > 0):
         raise ValueError(f"{name} must be > 0, got {_show(value)}")
+    if arr is not None and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {_show(value)}")
 
 
 def check_nonnegative(name: str, value: Any) -> None:
-    """Raise ``ValueError`` unless ``value >= 0``."""
-    arr = _concrete(value)
+    """Raise ``ValueError`` unless ``value >= 0`` (and finite)."""
+    arr = _concrete(name, value)
     if arr is not None and not np.all(arr >= 0):
         raise ValueError(f"{name} must be >= 0, got {_show(value)}")
+    if arr is not None and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {_show(value)}")

@@ -248,7 +248,7 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
         state = _copy(template)
         try:
             state.init(params)
-        except TypeError:
+        except (TypeError, ValueError):
             # optax's init gets no extra args; an optimizer whose hooks require
             # ``loss=`` is pre-built with a stand-in (the update itself never runs).
             state = _copy(template)

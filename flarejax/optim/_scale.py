@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Optimizer
+from ._checks import check_nonnegative
 
 __all__ = ["Scale", "ScaleByLearningRate"]
 
@@ -57,6 +58,7 @@ class ScaleByLearningRate(Optimizer):
     """
 
     def __init__(self, learning_rate: float | Callable[..., Any]) -> None:
+        check_nonnegative("learning_rate", learning_rate)
         self.learning_rate = learning_rate
         self.t = jnp.zeros((), jnp.uint32)
 

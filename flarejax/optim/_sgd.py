@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Optimizer
+from ._checks import check_nonnegative
 
 __all__ = ["SGD"]
 
@@ -42,6 +43,9 @@ class SGD(Optimizer):
     def __init__(
         self, learning_rate: float, momentum: float | None = None, nesterov: bool = False
     ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        if momentum is not None:
+            check_nonnegative("momentum", momentum)
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov

@@ -240,7 +240,7 @@ def _restore(name: str, value: Any, like: Any) -> Any:
         )
     if not isinstance(like, jax.Array):
         return np.array(arr)
-    out = jax.device_put(arr, like.sharding)
+    out = jax.device_put(arr, like.sharding) if like.committed else jax.device_put(arr)
     return _cast_like(out, like) if weak else out
 
 

@@ -10,6 +10,7 @@ are listed by value, not counted as state.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import jax
@@ -18,6 +19,10 @@ from jax.tree_util import DictKey, GetAttrKey, SequenceKey, keystr, tree_flatten
 
 from .._tree import ARRAY_TYPES, is_param
 from ._base import Optimizer
+
+# Arrays, and their abstract stand-ins: ``jax.eval_shape`` of a function that
+# builds and inits an optimizer measures its state without allocating it.
+_SHAPED = (*ARRAY_TYPES, jax.ShapeDtypeStruct)
 
 __all__ = ["param_bytes", "state_bytes", "state_entries", "state_ratio", "summary"]
 
@@ -33,7 +38,7 @@ def state_entries(opt: Optimizer) -> list[dict[str, Any]]:
         raise TypeError(f"expected a flarejax Optimizer, got {type(opt).__name__}")
     out = []
     for path, leaf in tree_flatten_with_path(opt)[0]:
-        if not isinstance(leaf, ARRAY_TYPES) or _is_hyperparameter(opt, path):
+        if not isinstance(leaf, _SHAPED) or _is_hyperparameter(opt, path):
             continue
         split = next(
             (i for i, k in enumerate(path) if isinstance(k, DictKey) and isinstance(k.key, str)),
@@ -49,8 +54,8 @@ def state_entries(opt: Optimizer) -> list[dict[str, Any]]:
                 "parameter": parameter,
                 "entry": entry,
                 "shape": tuple(leaf.shape),
-                "dtype": np.dtype(leaf.dtype).name,
-                "bytes": int(leaf.size) * np.dtype(leaf.dtype).itemsize,
+                "dtype": str(leaf.dtype),
+                "bytes": math.prod(leaf.shape) * leaf.dtype.itemsize,
             }
         )
     return out
@@ -59,7 +64,9 @@ def state_entries(opt: Optimizer) -> list[dict[str, Any]]:
 def state_bytes(opt: Optimizer) -> int:
     """The bytes of ``opt``'s state (hyperparameters aside), as built so far.
 
-    State is built lazily: call it after ``opt.init(model)`` or a step.
+    State is built lazily: call it after ``opt.init(model)`` or a step. To
+    measure without allocating, pass the result of ``jax.eval_shape`` of a
+    function that builds the optimizer, inits it and returns it.
     """
     return sum(e["bytes"] for e in state_entries(opt))
 
@@ -67,9 +74,12 @@ def state_bytes(opt: Optimizer) -> int:
 def param_bytes(model: Any) -> int:
     """The bytes of ``model``'s parameters (its inexact array leaves)."""
     return sum(
-        int(x.size) * np.dtype(x.dtype).itemsize
+        math.prod(x.shape) * x.dtype.itemsize
         for x in jax.tree_util.tree_leaves(model)
         if is_param(x)
+        or (
+            isinstance(x, jax.ShapeDtypeStruct) and jax.numpy.issubdtype(x.dtype, jax.numpy.inexact)
+        )
     )
 
 
@@ -97,22 +107,33 @@ def summary(opt: Optimizer, model: Any = None) -> str:
     >>> model = {"w": jnp.zeros((256, 128)), "b": jnp.zeros(128)}
     >>> opt = flr.optim.Adam(1e-3)
     >>> opt.init(model)
-    >>> print(summary(opt, model))  # doctest: +ELLIPSIS
+    >>> print(summary(opt, model))
     Adam
     hyperparameters:
       learning_rate  0.001
-      ...
+      b1             0.9
+      b2             0.999
+      eps            1e-08
+      eps_root       0
+      mu_dtype       None
     state:
       parameter  entry  shape       dtype    bytes
       b          m      (128,)      float32  512
-      ...
+      b          v      (128,)      float32  512
+      w          m      (256, 128)  float32  131072
+      w          v      (256, 128)  float32  131072
       -          t      ()          uint32   4
     total: 5 arrays, 263,172 bytes; parameters 131,584 bytes; state/parameters 2.00
     """
+    if not isinstance(opt, Optimizer):
+        raise TypeError(f"expected a flarejax Optimizer, got {type(opt).__name__}")
     hps = opt.hyperparameters()
     lines = [type(opt).__name__, "hyperparameters:" if hps else "hyperparameters: none"]
     lines += _table([[name, _show(value)] for name, value in hps.items()], None)
-    entries = state_entries(opt)
+    # Per-parameter entries grouped by parameter, then the rest (counters).
+    entries = sorted(
+        state_entries(opt), key=lambda e: (e["parameter"] is None, e["parameter"] or "")
+    )
     rows = [
         [
             "-" if e["parameter"] is None else e["parameter"],
@@ -123,9 +144,11 @@ def summary(opt: Optimizer, model: Any = None) -> str:
         ]
         for e in entries
     ]
-    lines.append("state:" if rows else "state: none built yet (call opt.init(model))")
+    lines.append("state:" if rows else "state: none")
     if rows:
         lines += _table(rows, ["parameter", "entry", "shape", "dtype", "bytes"])
+    if not any(e["parameter"] is not None for e in entries):
+        lines.append("  no per-parameter state yet: opt.init(model) or a step builds it")
     total = sum(e["bytes"] for e in entries)
     tail = f"total: {len(entries)} arrays, {total:,} bytes"
     if model is not None:
@@ -181,4 +204,4 @@ def _is_hyperparameter(opt: Optimizer, path: tuple[Any, ...]) -> bool:
     if owner_attr is None:
         return False
     owner, attr = owner_attr
-    return attr in inspect.signature(type(owner).__init__).parameters and np.ndim(obj) == 0
+    return attr in inspect.signature(type(owner).__init__).parameters and not np.shape(obj)

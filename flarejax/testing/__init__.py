@@ -21,7 +21,7 @@ property, the parameter key and the numbers of the first one that fails::
             return self.learning_rate * grad
 
     def test_my_sgd():
-        check_optimizer(lambda: MySGD(0.1))
+        check_optimizer(lambda: MySGD(1e-3))
 
 Optimizers that need the loss (``PolyakSGD``, ``ReduceLROnPlateau``) take
 ``extras=loss_extras``; line searches (``LBFGS``) ``extras=linesearch_extras``.
@@ -36,7 +36,11 @@ from ._models import (
     params_only,
     quadratic,
     rosenbrock,
+    rosenbrock_start,
 )
+
+ConformanceError.__module__ = __name__
+Report.__module__ = __name__
 
 __all__ = [
     "PROPERTIES",
@@ -49,4 +53,5 @@ __all__ = [
     "params_only",
     "quadratic",
     "rosenbrock",
+    "rosenbrock_start",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,7 @@ from ._compare import (
     reordered,
     snapshot,
 )
-from ._models import default_models, params_only, quadratic, rosenbrock, rosenbrock_model
+from ._models import default_models, params_only, quadratic, rosenbrock, rosenbrock_start
 from ._runner import Runner, extras_function
 
 __all__ = ["PROPERTIES", "Report", "check_optimizer"]
@@ -28,18 +29,20 @@ __all__ = ["PROPERTIES", "Report", "check_optimizer"]
 PROPERTIES = (
     "structure",
     "non_params",
+    "compile_once",
     "jit",
     "init",
-    "compile_once",
-    "hyperparameter",
     "leaf_order",
-    "dtype",
+    "hyperparameter",
     "none_grads",
     "state_dict",
+    "dtype",
     "to_optax",
     "reference",
     "convergence",
 )
+"""The names of the properties ``check_optimizer`` checks, in the order it checks them."""
+
 CONVERGENCE_STEPS = 300
 
 
@@ -67,61 +70,75 @@ def check_optimizer(
     r"""Check that an optimizer keeps every promise of a flarejax optimizer.
 
     ``make_opt`` is called once per run and must return a fresh optimizer each
-    time. Each property below is checked in this order; the first that fails
-    raises :class:`ConformanceError` (an ``AssertionError``) whose message starts
-    with the property's name in brackets and names the parameter or state entry
-    and the numbers. All runs follow the gradient of :func:`quadratic` (a fixed
-    random quadratic per parameter key) from the model's values.
+    time. All runs follow the gradient of :func:`quadratic` (a fixed random
+    quadratic per parameter key) from the model's values. The properties are
+    checked in the order below (parameter dtypes, non-parameters and the
+    model's structure at every step of every run); the first that fails raises
+    :class:`ConformanceError`, an ``AssertionError`` whose message starts with
+    the property's name in brackets and names the model, the parameter or state
+    entry, and the numbers. An exception raised while checking a property is
+    reported as that property's failure.
 
     ``structure``
-        The returned model has the input's PyTree structure; the optimizer's
-        structure after every step of a jitted run equals that after its first.
+        Every step returns a model of the input's PyTree structure, and in an
+        eager run from lazily built state, the optimizer's structure after every
+        step equals that after the first.
     ``non_params``
         Non-parameter leaves (integer and bool arrays, Python ints, strings)
         come back identical, eagerly and under ``jax.jit``.
-    ``jit``
-        ``steps`` eager steps and ``steps`` steps of a ``jax.jit``-ed training
-        step give the same parameters and state (``rtol``, ``atol``).
-    ``init``
-        ``opt.init(model)`` then jitted steps give the same parameters and state
-        as lazy building.
     ``compile_once``
-        After ``init``, the jitted step is traced (compiled) exactly once over
-        ``steps`` steps.
-    ``hyperparameter``
-        Changing a float hyperparameter (``hyperparameter=``, a dotted name such
-        as ``"opts.1.learning_rate"``; by default the first weakly-typed float
-        scalar named in ``__init__``, preferring ``learning_rate``) to half its
-        value does not compile the step again.
+        After ``opt.init(model)``, a new ``jax.jit``-ed training step is traced
+        (compiled) exactly once over ``steps`` steps: the state ``init`` builds
+        has the structure, shapes, dtypes and weak types of the state a step
+        returns, and they do not change from step to step.
+    ``jit``
+        ``steps`` eager steps from lazily built state, and ``steps`` jitted
+        steps after ``init``, give the same parameters and state (``rtol``,
+        ``atol``).
+    ``init``
+        When they differ, a third run (eager, after ``init``) says whether
+        ``init`` differs from lazy building (it agrees with the jitted run) or
+        eager from jit (it does not).
     ``leaf_order``
         The optimizer's leaf order cannot depend on ``PYTHONHASHSEED``: a copy
         of it whose optimizers' attributes and whose dicts (``OrderedDict``
         included) were inserted in reverse order flattens to the same key paths
         in the same order, and unflatten-then-flatten gives the same paths. (No
         subprocess is started; this is what a different hash seed would change.)
-    ``dtype``
-        float32 parameters, bfloat16 parameters (and float64 parameters when
-        ``jax_enable_x64`` is on) keep their dtype, eagerly and under
-        ``jax.jit``; the optimizer holds no float64 array (weakly-typed scalars
-        aside) unless the model has float64 parameters.
+    ``hyperparameter``
+        Changing a float hyperparameter to half its value does not compile the
+        jitted step again (``hyperparameter=``, a dotted name such as
+        ``"opts.1.learning_rate"``; by default the first weakly-typed float
+        scalar stored under the name of an ``__init__`` argument, preferring
+        ``learning_rate``; skipped when there is none). A hyperparameter named
+        explicitly that is a Python ``int`` is changed by one, and fails: it is
+        static.
     ``none_grads``
-        After ``init``, a ``None`` gradient leaves its parameter, and every state
-        entry keyed by that parameter's key, bit-identical (eager and jitted).
+        With the state built, two jitted steps where every other parameter has
+        a ``None`` gradient leave those parameters, and every state entry stored
+        under their keys, bit-identical.
     ``state_dict``
-        ``state_dict`` after half the steps, ``load_state_dict`` into a fresh
-        optimizer, then the remaining steps: the parameters and ``state_dict``
-        are bit-identical to the uninterrupted run (the methods
-        ``opt.state_dict()``/``opt.load_state_dict(d)`` when the class has them,
-        else the functions of ``flarejax.optim``).
+        ``state_dict`` after half the steps of the jitted run,
+        ``load_state_dict`` into a fresh optimizer, then the remaining steps:
+        the parameters and ``state_dict`` are bit-identical to the uninterrupted
+        run (the methods ``opt.state_dict()``/``opt.load_state_dict(d)`` when
+        the class has them, else the functions of ``flarejax.optim``).
+    ``dtype``
+        Parameters keep their dtype (float32, and a bfloat16 copy of the first
+        model; a float64 copy too when ``jax_enable_x64`` is on), eagerly and
+        under ``jax.jit``; the optimizer holds no float64 array (weakly-typed
+        scalars aside) unless the model has float64 parameters.
     ``to_optax``
-        ``to_optax(make_opt())`` driven by optax gives the same parameters
-        (``rtol``, ``atol``) over ``steps`` steps. Skipped when optax is missing.
+        ``to_optax(make_opt())``, driven like an optax transformation, gives the
+        same parameters as the optimizer itself (``rtol``, ``atol``) over
+        ``steps`` steps. Skipped when optax is missing.
     ``reference``
         With ``reference=``, the parameters agree with it over ``steps`` steps.
     ``convergence``
-        With ``convergence=True``, 300 jitted steps lower :func:`quadratic` on
-        the first model and :func:`rosenbrock` from ``(-1.2, 1)``, with the
-        hyperparameters ``make_opt`` gives.
+        With ``convergence=True``, 300 jitted steps from ``init`` lower
+        :func:`quadratic` from the first model and :func:`rosenbrock` from
+        :func:`rosenbrock_start` of it, with the hyperparameters ``make_opt``
+        gives.
 
     Parameters
     ----------
@@ -130,7 +147,7 @@ def check_optimizer(
         :class:`~flarejax.optim.Chain`, a wrapper, or your own subclass.
     models : dict or iterable of PyTrees, optional
         The models to run on (default: :func:`default_models`). ``structure``,
-        ``non_params``, ``jit``, ``init``, ``compile_once``, ``leaf_order`` and
+        ``non_params``, ``compile_once``, ``jit``, ``init``, ``leaf_order`` and
         ``reference`` run on every model; the others on the first.
     reference : optax.GradientTransformation or callable, optional
         An optax transformation, or a function ``(params, grads, step) ->
@@ -200,6 +217,8 @@ def check_optimizer(
         named = {f"model {i}": m for i, m in enumerate(models)}
     if not named:
         raise ValueError("models is empty")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
     if reference is None:
         skipped.setdefault("reference", "no reference given")
     if not convergence:
@@ -208,7 +227,9 @@ def check_optimizer(
     c.run(named, reference)
     report = Report()
     for name in PROPERTIES:
-        report[name] = f"skipped: {skipped[name]}" if name in skipped else c.passed.get(name, "passed")
+        report[name] = (
+            f"skipped: {skipped[name]}" if name in skipped else c.passed.get(name, "passed")
+        )
     return report
 
 
@@ -244,9 +265,7 @@ class _Check:
 
         opt = self.make()
         if not isinstance(opt, Optimizer):
-            raise TypeError(
-                f"make_opt must return a flarejax Optimizer, got {type(opt).__name__}"
-            )
+            raise TypeError(f"make_opt must return a flarejax Optimizer, got {type(opt).__name__}")
         return opt
 
     def on(self, prop: str) -> bool:
@@ -258,101 +277,155 @@ class _Check:
     # -- the runs ------------------------------------------------------------------
 
     def run(self, models: dict[str, Any], reference: Any) -> None:
-        first = True
-        for name, model in models.items():
-            eager = self.eager_and_jit(name, model, first)
-            if self.on("reference"):
-                self.check_reference(name, model, reference, eager)
+        runners = []
+        for i, (name, model) in enumerate(models.items()):
+            first = i == 0
+            where = f"model {name!r}"
+            # A jax.jit of its own per model: its trace count is what compile_once checks.
+            runner = Runner(quadratic, self.extras)
+            runners.append(runner)
+            eager = self.eager_run(where, model, runner)
+            with self.raising("jit", where + ", init then jax.jit"):
+                jitted, saved, opt, m = self.jit_run(where, model, runner, first)
+            with self.raising("init", where):
+                self.check_jit_and_init(where, model, runner, eager, jitted)
+            if self.on("leaf_order"):
+                self.check_leaf_order(where, opt)
             if first:
-                self.check_dtypes(name, model)
+                if self.on("hyperparameter"):
+                    with self.raising("hyperparameter", where):
+                        self.check_hyperparameter(where, runner, opt, m)
                 if self.on("none_grads"):
-                    self.check_none_grads(name, model)
+                    with self.raising("none_grads", where):
+                        self.check_none_grads(where, runner, opt, m)
+                if saved is not None:
+                    with self.raising("state_dict", where):
+                        self.check_state_dict(where, saved, runner)
+                if self.on("dtype"):
+                    with self.raising("dtype", where):
+                        self.check_dtypes(name, model, eager[2])
                 if self.on("to_optax"):
-                    self.check_to_optax(name, model, eager)
-            first = False
+                    with self.raising("to_optax", where):
+                        self.check_to_optax(name, model, eager)
+            if self.on("reference"):
+                with self.raising("reference", where):
+                    self.check_reference(name, model, reference, eager)
         if self.on("convergence"):
-            self.check_convergence(next(iter(models.values())))
+            with self.raising("convergence", "the first model"):
+                self.check_convergence(runners[0], next(iter(models.values())))
 
-    def eager_and_jit(self, name: str, model: Any, first: bool) -> Any:
-        where = f"model {name!r}"
-        runner = Runner(quadratic, self.extras)
-        # Eagerly, taking the state dict half-way on the first model.
-        opt, m = self.fresh(), model
-        half = self.steps // 2
-        saved = None
-        for i in range(self.steps):
-            if first and i == half and self.on("state_dict"):
-                saved = (_state_dict(opt), m)
-            new = runner.step(opt, m, i, jit=False)[1]
-            self.check_step_output(where + ", eager", i, m, new)
-            m = new
-        eager = (m, snapshot(opt), opt)
-        self.check_param_dtypes(where + ", eager", model, m)
+    @contextlib.contextmanager
+    def raising(self, prop: str, where: str) -> Iterator[None]:
+        """Report an exception raised while checking ``prop`` as a failure of ``prop``."""
+        try:
+            yield
+        except ConformanceError:
+            raise
+        except Exception as e:
+            raise ConformanceError(prop, f"{where}: raised {type(e).__name__}: {e}".rstrip()) from e
 
-        # Jitted, lazily built state.
+    def eager_run(self, where: str, model: Any, runner: Runner) -> tuple[Any, Any, Any]:
+        """``steps`` eager steps, state built lazily; the structure settles after one."""
         opt, m = self.fresh(), model
         after_first = None
         for i in range(self.steps):
+            new = runner.step(opt, m, i, jit=False)[1]
+            self.check_step_output(where + ", eager", i, m, new)
+            m = new
+            if after_first is None:
+                after_first = jax.tree_util.tree_structure(opt), _copy(opt)
+            elif self.on("structure") and not _same(tree_structure(opt), after_first[0]):
+                self.fail(
+                    "structure",
+                    f"{where}, eager: the optimizer's PyTree structure changed at step {i + 1} "
+                    f"(after the first step, it must stay fixed): "
+                    f"{describe_change(after_first[1], opt)}",
+                )
+        self.check_param_dtypes(where + ", eager", model, m)
+        return m, snapshot(opt), opt
+
+    def jit_run(
+        self, where: str, model: Any, runner: Runner, first: bool
+    ) -> tuple[tuple[Any, Any], Any, Any, Any]:
+        """``init``, then ``steps`` steps of a jitted step: it compiles exactly once.
+
+        Also the state dict half-way (first model), for ``check_state_dict``.
+        """
+        opt, m = self.fresh(), model
+        runner.init(opt, model)
+        built = _copy(opt)
+        traces = runner.traces
+        saved: tuple[Any, ...] | None = None
+        for i in range(self.steps):
+            if first and i == self.steps // 2 and self.on("state_dict"):
+                saved = (i, _state_dict(opt), m)
             opt, new = runner.step(opt, m, i, jit=True)
             self.check_step_output(where + ", jit", i, m, new)
             m = new
-            if after_first is None:
-                after_first = opt
-            elif self.on("structure") and tree_structure(opt) != tree_structure(after_first):
-                self.fail(
-                    "structure",
-                    f"{where}: the optimizer's PyTree structure changed at step {i + 1} "
-                    f"(after the first step, it must stay fixed): "
-                    f"{describe_change(after_first, opt)}",
-                )
-        lazy = (m, snapshot(opt))
-        if self.on("jit"):
-            self.compare("jit", f"{where}: eager and jax.jit", eager, lazy)
-        if self.on("leaf_order"):
-            self.check_leaf_order(where, opt)
-
-        # init, then jitted: compiles once, same numbers as lazy building.
-        if self.on("init") or self.on("compile_once") or self.on("hyperparameter"):
-            # A runner of its own: a new jax.jit, whose cache the lazy run did not fill.
-            runner = Runner(quadratic, self.extras)
-            opt, m = self.fresh(), model
-            runner.init(opt, model)
-            built = opt
-            traces = runner.traces
-            for i in range(self.steps):
-                opt, m = runner.step(opt, m, i, jit=True)
-            if self.on("init"):
-                self.compare("init", f"{where}: init then jax.jit, and lazy building,", lazy, (m, snapshot(opt)))
-            n = runner.traces - traces
-            if self.on("compile_once") and n != 1:
-                hint = (
-                    f"the optimizer's structure after init differs from that after a "
-                    f"step: {describe_change(built, opt)}"
-                    if tree_structure(built) != tree_structure(opt)
-                    else "the structure is the same: an array changed shape, dtype or weak type"
-                )
-                self.fail(
-                    "compile_once",
-                    f"{where}: after init, the jitted step was traced {n} times in "
-                    f"{self.steps} steps (expected once); {hint}",
-                )
-            if first and self.on("hyperparameter"):
-                self.check_hyperparameter(where, runner, opt, m)
+            if i == 0 and self.on("compile_once"):
+                diff = _signature_difference(built, opt)
+                if diff is not None:
+                    self.fail(
+                        "compile_once",
+                        f"{where}: the state init builds differs from the state a step "
+                        f"returns at {diff[0]!r}: {diff[1]}; a jitted step compiles twice",
+                        None if diff[0] == "<structure>" else diff[0],
+                    )
+        n = runner.traces - traces
+        if self.on("compile_once") and n != 1:
+            self.fail(
+                "compile_once",
+                f"{where}: after init, the jitted step was compiled {n} times in "
+                f"{self.steps} steps (expected once): an array of the state or the model "
+                "changes shape, dtype or weak type from step to step",
+            )
+        self.check_param_dtypes(where + ", jit", model, m)
         if saved is not None:
-            self.check_state_dict(where, saved, half, runner, eager)
-        return eager
+            saved = (*saved, m, _state_dict(opt))
+        return (m, snapshot(opt)), saved, opt, m
 
-    def compare(self, prop: str, what: str, a: Any, b: Any) -> None:
-        """Parameters, then state, of two runs ``(model, snapshot)``."""
+    def check_jit_and_init(
+        self, where: str, model: Any, runner: Runner, eager: Any, jitted: Any
+    ) -> None:
+        """Eager lazy building and init-then-jit agree; if not, tell which differs.
+
+        A third run, eager after ``init``, decides: if it agrees with the jitted
+        run, ``init`` differs from lazy building; otherwise eager and jit differ.
+        """
+        if not (self.on("jit") or self.on("init")):
+            return
+        diff = self.difference(eager, jitted)
+        if diff is None:
+            return
+        opt, m = self.fresh(), model
+        runner.init(opt, model)
+        for i in range(self.steps):
+            m = runner.step(opt, m, i, jit=False)[1]
+        if self.on("init") and self.difference((m, snapshot(opt)), jitted) is None:
+            self.fail(
+                "init",
+                f"{where}: init then jax.jit, and lazy building (eager), disagree at "
+                f"{diff[0]}; eager after init agrees with jax.jit after init",
+                diff[1],
+            )
+        if self.on("jit"):
+            self.fail("jit", f"{where}: eager and jax.jit disagree at {diff[0]}", diff[1])
+        self.fail(
+            "init", f"{where}: init then jax.jit, and lazy building, disagree at {diff[0]}", diff[1]
+        )
+
+    def difference(self, a: Any, b: Any) -> tuple[str, str] | None:
+        """``(message, key)`` of the first parameter, then state, where runs differ."""
         diff = first_difference(snapshot(a[0]), snapshot(b[0]), **self.tol)
         if diff is not None:
-            self.fail(prop, f"{what} disagree at parameter {diff[0]!r}: {diff[1]}", diff[0])
+            return f"parameter {diff[0]!r} after {self.steps} steps: {diff[1]}", diff[0]
         diff = first_difference(a[1], b[1], **self.tol)
         if diff is not None:
-            self.fail(prop, f"{what} disagree at optimizer state {diff[0]!r}: {diff[1]}", diff[0])
+            return f"optimizer state {diff[0]!r} after {self.steps} steps: {diff[1]}", diff[0]
+        return None
 
     def check_step_output(self, where: str, i: int, before: Any, after: Any) -> None:
-        if self.on("structure") and tree_structure(after) != tree_structure(before):
+        if self.on("structure") and not _same(tree_structure(after), tree_structure(before)):
             self.fail(
                 "structure",
                 f"{where}: step {i + 1} returned a model of structure "
@@ -375,9 +448,9 @@ class _Check:
             self.skipped["hyperparameter"] = "no weakly-typed float hyperparameter found"
             return
         name, owner, attr = found
-        old = owner.__dict__[attr]
+        old: Any = owner.__dict__[attr]
         if isinstance(old, ARRAY_TYPES):
-            new: Any = old * 0.5
+            new: Any = cast(Any, old) * 0.5
         elif isinstance(old, int) and not isinstance(old, bool):
             new = old + 1
         else:
@@ -424,34 +497,29 @@ class _Check:
         for key, x, y in zip(kb, lb, la):
             if is_param(x) and (not is_param(y) or y.dtype != x.dtype):
                 got = y.dtype if hasattr(y, "dtype") else type(y).__name__
-                self.fail("dtype", f"{where}: parameter {key!r} changed dtype from {x.dtype} to {got}", key)
+                self.fail(
+                    "dtype",
+                    f"{where}: parameter {key!r} changed dtype from {x.dtype} to {got}",
+                    key,
+                )
 
-    def check_dtypes(self, name: str, model: Any) -> None:
-        if not self.on("dtype"):
-            return
+    def check_dtypes(self, name: str, model: Any, eager_opt: Any) -> None:
+        """bfloat16 (and float64 under x64) copies of the model, a jitted step each."""
+        self.check_no_float64(f"model {name!r}, eager", model, eager_opt)
         dtypes = [jnp.bfloat16] + ([jnp.float64] if jax.config.read("jax_enable_x64") else [])
         for dtype in dtypes:
             cast = _cast_params(model, dtype)
             runner = Runner(quadratic, self.extras)
-            for jit in (False, True):
-                opt, m = self.fresh(), cast
-                for i in range(3):
-                    opt, m = runner.step(opt, m, i, jit=jit)
-                where = f"model {name!r} in {jnp.dtype(dtype).name}, {'jit' if jit else 'eager'}"
-                self.check_param_dtypes(where, cast, m)
-                self.check_no_float64(where, cast, opt)
-        self.check_no_float64(f"model {name!r}", model, self.fresh_stepped(model))
-
-    def fresh_stepped(self, model: Any) -> Any:
-        opt = self.fresh()
-        Runner(quadratic, self.extras).step(opt, model, 0, jit=False)
-        return opt
+            opt, m = runner.step(self.fresh(), cast, 0, jit=True)
+            where = f"model {name!r} in {jnp.dtype(dtype).name}, jit"
+            self.check_param_dtypes(where, cast, m)
+            self.check_no_float64(where, cast, opt)
 
     def check_no_float64(self, where: str, model: Any, opt: Any) -> None:
         if any(is_param(x) and x.dtype == jnp.float64 for x in jax.tree_util.tree_leaves(model)):
             return
         for path, leaf in tree_flatten_with_path(opt)[0]:
-            if not isinstance(leaf, ARRAY_TYPES) or np.dtype(leaf.dtype) != np.float64:
+            if not isinstance(leaf, ARRAY_TYPES) or leaf.dtype != np.float64:
                 continue
             if isinstance(leaf, jax.Array) and leaf.ndim == 0 and jax.typeof(leaf).weak_type:
                 continue  # a float hyperparameter under x64: weak, promotes nothing
@@ -463,29 +531,25 @@ class _Check:
                 key,
             )
 
-    def check_none_grads(self, name: str, model: Any) -> None:
+    def check_none_grads(self, where: str, runner: Runner, opt: Any, model: Any) -> None:
+        """Two jitted steps with ``None`` for every other parameter, from built state."""
         keys = [k for k, x in zip(*flat_keys(model)[:2]) if is_param(x)]
         frozen = frozenset(keys[1::2] or keys)
-        runner = Runner(quadratic, self.extras)
-        opt, m = self.fresh(), model
-        runner.init(opt, model)
         before = _entries_for(opt, frozen)
-        for i, jit in enumerate((False, False, True, True)):
-            opt, m = runner.step(opt, m, i, jit=jit, frozen=frozen)
-        where = f"model {name!r}"
-        kb, lb, _ = flat_keys(model)
-        la = flat_keys(m)[1]
-        for key, x, y in zip(kb, lb, la):
-            if key in frozen and not np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True):
-                diff = first_difference([(key, (np.asarray(x), False))], [(key, (np.asarray(y), False))])
-                self.fail(
-                    "none_grads",
-                    f"{where}: parameter {key!r} has a None gradient but changed: "
-                    f"{diff[1] if diff else ''}",
-                    key,
-                )
-        after = _entries_for(opt, frozen)
-        diff = first_difference(before, after)
+        m = model
+        for i in range(2):
+            opt, m = runner.step(opt, m, self.steps + 1 + i, jit=True, frozen=frozen)
+        old, new = snapshot(model), snapshot(m)
+        for (key, x), (_, y) in zip(old, new):
+            if key in frozen:
+                diff = first_difference([(key, x)], [(key, y)])
+                if diff is not None:
+                    self.fail(
+                        "none_grads",
+                        f"{where}: parameter {key!r} has a None gradient but changed: {diff[1]}",
+                        key,
+                    )
+        diff = first_difference(before, _entries_for(opt, frozen))
         if diff is not None:
             self.fail(
                 "none_grads",
@@ -494,24 +558,25 @@ class _Check:
                 diff[0],
             )
 
-    def check_state_dict(
-        self, where: str, saved: tuple[Any, Any], half: int, runner: Runner, eager: Any
-    ) -> None:
-        d, m = saved
+    def check_state_dict(self, where: str, saved: tuple[Any, ...], runner: Runner) -> None:
+        """Load the half-way state dict into a fresh optimizer and finish the jitted run."""
+        half, d, m, final_model, final_d = saved
         opt = self.fresh()
         _load_state_dict(opt, d)
         for i in range(half, self.steps):
-            m = runner.step(opt, m, i, jit=False)[1]
-        what = f"{where}: state_dict at step {half}, load_state_dict, {self.steps - half} more steps"
-        diff = first_difference(snapshot(eager[0]), snapshot(m))
+            opt, m = runner.step(opt, m, i, jit=True)
+        what = (
+            f"{where}: state_dict at step {half}, load_state_dict into a fresh optimizer, "
+            f"{self.steps - half} more jitted steps"
+        )
+        diff = first_difference(snapshot(final_model), snapshot(m))
         if diff is not None:
             self.fail(
                 "state_dict",
                 f"{what}: parameter {diff[0]!r} differs from the uninterrupted run: {diff[1]}",
                 diff[0],
             )
-        a, b = _state_dict(eager[2]), _state_dict(opt)
-        diff = first_difference(_dict_snapshot(a), _dict_snapshot(b))
+        diff = first_difference(_dict_snapshot(final_d), _dict_snapshot(_state_dict(opt)))
         if diff is not None:
             self.fail(
                 "state_dict",
@@ -522,7 +587,7 @@ class _Check:
 
     def check_to_optax(self, name: str, model: Any, eager: Any) -> None:
         try:
-            import optax
+            import optax  # noqa: F401
         except ImportError:
             self.skipped["to_optax"] = "optax is not installed"
             return
@@ -530,13 +595,14 @@ class _Check:
 
         runner = Runner(quadratic, self.extras)
         tx = to_optax(self.fresh())
-        p = params_only(model)
-        state = tx.init(p)
+        m = model
+        state = tx.init(m)
         for i in range(self.steps):
-            g = runner.grads(p)
-            updates, state = tx.update(g, state, p, **runner.extras(p, i, runner.loss_fn))
-            p = optax.apply_updates(p, updates)
-        diff = first_difference(snapshot(params_only(eager[0])), snapshot(p), **self.tol)
+            updates, state = tx.update(
+                runner.grads(m), state, m, **runner.extras(m, i, runner.loss_fn)
+            )
+            m = _apply_updates(m, updates)
+        diff = first_difference(snapshot(eager[0]), snapshot(m), **self.tol)
         if diff is not None:
             self.fail(
                 "to_optax",
@@ -548,7 +614,9 @@ class _Check:
     def check_reference(self, name: str, model: Any, reference: Any, eager: Any) -> None:
         runner = Runner(quadratic, self.extras)
         p = params_only(model)
-        if callable(getattr(reference, "init", None)) and callable(getattr(reference, "update", None)):
+        if callable(getattr(reference, "init", None)) and callable(
+            getattr(reference, "update", None)
+        ):
             import optax
 
             tx = optax.with_extra_args_support(reference)
@@ -580,19 +648,24 @@ class _Check:
                 diff[0],
             )
 
-    def check_convergence(self, model: Any) -> None:
+    def check_convergence(self, runner: Runner, model: Any) -> None:
+        """300 jitted steps on each objective, from init, on the first model's structure.
+
+        Its runner has compiled those steps already: the objective only changes
+        the gradients and extras passed in.
+        """
         results = []
-        for objective, start in ((quadratic, model), (rosenbrock, rosenbrock_model())):
-            runner = Runner(objective, self.extras)
+        for run, start in ((runner, model), (runner.on(rosenbrock), rosenbrock_start(model))):
             opt, m = self.fresh(), start
+            run.init(opt, start)
             for i in range(CONVERGENCE_STEPS):
-                opt, m = runner.step(opt, m, i, jit=True)
-            first, last = float(runner.loss_fn(start)), float(runner.loss_fn(m))
-            label = objective.__name__
+                opt, m = run.step(opt, m, i, jit=True)
+            first, last = float(run.loss_fn(start)), float(run.loss_fn(m))
+            label = run.objective.__name__
             if not (np.isfinite(last) and last < first):
                 self.fail(
                     "convergence",
-                    f"{CONVERGENCE_STEPS} steps on {label} did not lower the loss: "
+                    f"{CONVERGENCE_STEPS} jitted steps on {label} did not lower the loss: "
                     f"{first:.6g} -> {last:.6g}",
                 )
             results.append(f"{label} {first:.3g} -> {last:.3g}")
@@ -623,7 +696,8 @@ def _load_state_dict(opt: Any, d: dict[str, Any]) -> None:
 
 def _dict_snapshot(d: dict[str, Any]) -> list[tuple[str, Any]]:
     return [
-        (k, (np.asarray(v), False) if isinstance(v, ARRAY_TYPES) else v) for k, v in sorted(d.items())
+        (k, (np.asarray(v), False) if isinstance(v, ARRAY_TYPES) else v)
+        for k, v in sorted(d.items())
     ]
 
 
@@ -635,6 +709,52 @@ def _entries_for(opt: Any, keys: frozenset[str]) -> list[tuple[str, Any]]:
         for p, entry in zip(paths, snapshot(opt))
         if any(isinstance(k, DictKey) and k.key in keys for k in p)
     ]
+
+
+def _apply_updates(model: Any, updates: Any) -> Any:
+    """``optax.apply_updates`` for a whole model: non-parameters (``None`` updates) kept."""
+    keys, leaves, treedef = flat_keys(model)
+    u_paths = tree_flatten_with_path(updates, is_leaf=lambda x: x is None)[0]
+    by_key = {keystr(p, simple=True, separator="."): u for p, u in u_paths}
+    new = []
+    for key, x in zip(keys, leaves):
+        u = by_key.get(key)
+        new.append(x if u is None else jnp.asarray(x + u).astype(x.dtype))
+    return jax.tree_util.tree_unflatten(treedef, new)
+
+
+def _copy(tree: Any) -> Any:
+    """A copy with its own buffers: an eager step donates the arrays of its optimizer."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return jax.tree_util.tree_unflatten(
+        treedef, [jnp.array(x, copy=True) if isinstance(x, jax.Array) else x for x in leaves]
+    )
+
+
+def _signature(tree: Any) -> list[tuple[str, Any]]:
+    out = []
+    for path, leaf in tree_flatten_with_path(tree)[0]:
+        key = keystr(path, simple=True, separator=".")
+        if isinstance(leaf, ARRAY_TYPES):
+            weak = isinstance(leaf, jax.Array) and jax.typeof(leaf).weak_type
+            sig = f"{leaf.dtype}{list(leaf.shape)}{' (weak)' if weak else ''}"
+            out.append((key, sig))
+        else:
+            out.append((key, f"a Python {type(leaf).__name__}"))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def _signature_difference(a: Any, b: Any) -> tuple[str, str] | None:
+    if not _same(tree_structure(a), tree_structure(b)):
+        return "<structure>", describe_change(a, b)
+    for (key, x), (_, y) in zip(_signature(a), _signature(b)):
+        if x != y:
+            return key, f"{x} after init, {y} after a step"
+    return None
 
 
 def _cast_params(model: Any, dtype: Any) -> Any:
@@ -655,7 +775,9 @@ def _find_hyperparameter(opt: Any, name: str | None) -> tuple[str, Any, str] | N
             if name in (full, attr):
                 return full, owner, attr
         names = [full for full, _, _ in candidates]
-        raise ValueError(f"hyperparameter={name!r} is not a hyperparameter of the optimizer: {names}")
+        raise ValueError(
+            f"hyperparameter={name!r} is not a hyperparameter of the optimizer: {names}"
+        )
     floats = [
         c
         for c in candidates
@@ -676,11 +798,15 @@ def _hyperparameters(opt: Any, prefix: str) -> Any:
         value = opt.__dict__[attr]
         if attr not in params:
             continue
-        if isinstance(value, jax.Array) and value.ndim == 0 and jnp.issubdtype(value.dtype, jnp.floating):
-            yield prefix + attr, opt, attr
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (
+            isinstance(value, jax.Array)
+            and value.ndim == 0
+            and jnp.issubdtype(value.dtype, jnp.floating)
+        ) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
             yield prefix + attr, opt, attr
     found = tree_flatten_with_path(opt, is_leaf=lambda x: x is not opt and isinstance(x, Optimizer))
     for path, leaf in found[0]:
         if isinstance(leaf, Optimizer):
-            yield from _hyperparameters(leaf, prefix + keystr(path, simple=True, separator=".") + ".")
+            yield from _hyperparameters(
+                leaf, prefix + keystr(path, simple=True, separator=".") + "."
+            )

@@ -33,12 +33,19 @@ def snapshot(tree: Any) -> list[tuple[str, Any]]:
     out = []
     for path, leaf in tree_flatten_with_path(tree)[0]:
         if isinstance(leaf, ARRAY_TYPES):
-            arr = np.array(leaf)
+            arr = np.array(_plain(leaf))
             weak = isinstance(leaf, jax.Array) and jax.typeof(leaf).weak_type
             out.append((keystr(path, simple=True, separator="."), (arr, weak)))
         else:
             out.append((keystr(path, simple=True, separator="."), leaf))
     return out
+
+
+def _plain(x: Any) -> Any:
+    """Typed PRNG keys as their raw ``uint32`` data, every other array as itself."""
+    if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(x)
+    return x
 
 
 def _as_f64(x: np.ndarray) -> np.ndarray:
@@ -85,7 +92,10 @@ def first_difference(
         only_a = [k for k in ka if k not in set(kb)]
         only_b = [k for k in kb if k not in set(ka)]
         if only_a or only_b:
-            return "<structure>", f"leaves only in the first: {only_a[:5]}; only in the second: {only_b[:5]}"
+            return (
+                "<structure>",
+                f"leaves only in the first: {only_a[:5]}; only in the second: {only_b[:5]}",
+            )
         return "<structure>", "the same leaves in a different order"
     for (key, x), (_, y) in zip(a, b):
         if isinstance(x, tuple) and isinstance(y, tuple):
@@ -110,7 +120,7 @@ def _kind(x: Any) -> str:
 def non_param_difference(before: Any, after: Any) -> tuple[str, str] | None:
     """The first non-parameter leaf of ``before`` that ``after`` changed."""
     kb, lb, db = flat_keys(before)
-    ka, la, da = flat_keys(after)
+    _, la, da = flat_keys(after)
     if db != da:
         return "<structure>", f"the model's structure changed from {db} to {da}"
     for key, x, y in zip(kb, lb, la):

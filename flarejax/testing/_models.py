@@ -23,7 +23,7 @@ __all__ = [
     "params_only",
     "quadratic",
     "rosenbrock",
-    "rosenbrock_model",
+    "rosenbrock_start",
 ]
 
 
@@ -37,9 +37,11 @@ class Dense(NamedTuple):
 def default_models(dtype: Any = jnp.float32) -> dict[str, Any]:
     """The small PyTrees ``check_optimizer`` uses when ``models=None``.
 
-    ``"nested"`` mixes dicts, lists, tuples and a NamedTuple, scalar and matrix
-    parameters, empty subtrees and non-parameter leaves (an int array, a bool
-    array, a Python int, a string); ``"matrix"`` is a single ``(8, 16)`` matrix.
+    ``"nested"`` mixes a dict, a list, a tuple and a NamedTuple, a matrix, a
+    vector and a scalar parameter, empty subtrees and non-parameter leaves (an
+    int array, a bool array, a Python int, a string); ``"array"`` is a bare
+    ``(4, 6)`` matrix (its key is ``""``). They are small: compiling the steps
+    is most of what a check costs.
     """
     r = np.random.default_rng(0)
 
@@ -48,16 +50,14 @@ def default_models(dtype: Any = jnp.float32) -> dict[str, Any]:
 
     return {
         "nested": {
-            "layers": [Dense(a(4, 3), a(3)), Dense(a(3, 2), a(2))],
-            "scale": a(),
-            "pair": (a(2), {"gain": a(1)}),
-            "empty": {"list": [], "dict": {}},
-            "step": jnp.arange(3, dtype=jnp.int32),
+            "dense": Dense(a(3, 2), a(2)),
+            "blocks": [(a(), {"empty": {}}), []],
+            "step": jnp.arange(2, dtype=jnp.int32),
             "mask": jnp.array([True, False]),
             "depth": 2,
             "name": "mlp",
         },
-        "matrix": a(8, 16),
+        "array": a(4, 6),
     }
 
 
@@ -86,15 +86,38 @@ def quadratic(model: Any) -> jax.Array:
     return total
 
 
-def rosenbrock_model(dtype: Any = jnp.float32) -> dict[str, Any]:
-    """The start of the Rosenbrock check: ``{"xy": [-1.2, 1.0]}``, the classic one."""
-    return {"xy": jnp.array([-1.2, 1.0], dtype)}
+def rosenbrock_start(model: Any) -> Any:
+    """``model`` with its parameters set to Rosenbrock's classic start ``(-1.2, 1, -1.2, ...)``.
+
+    The values alternate over the parameters' elements, in leaf order.
+    """
+    _, leaves, treedef = flat_keys(model)
+    new, offset = [], 0
+    for x in leaves:
+        if is_param(x):
+            flat = np.where(np.arange(offset, offset + x.size) % 2 == 0, -1.2, 1.0)
+            new.append(jnp.asarray(flat.reshape(x.shape), x.dtype))
+            offset += x.size
+        else:
+            new.append(x)
+    return tree_unflatten(treedef, new)
 
 
 def rosenbrock(model: Any) -> jax.Array:
-    r""":math:`(1 - x)^2 + 100 (y - x^2)^2` at ``model["xy"] = (x, y)``; minimum 0 at (1, 1)."""
-    x, y = model["xy"][0].astype(jnp.float32), model["xy"][1].astype(jnp.float32)
-    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+    r"""The chained Rosenbrock function of all parameter elements :math:`z` of ``model``.
+
+    .. math::
+
+        f(z) = \sum_{i=1}^{n-1} (1 - z_i)^2 + 100\, (z_{i+1} - z_i^2)^2
+
+    (for :math:`n = 1`, :math:`(1 - z_1)^2`); minimum 0 at :math:`z = 1`. From
+    :func:`rosenbrock_start`, it is the classic banana valley in every pair.
+    """
+    z = [x.astype(jnp.float32).ravel() for x in jax.tree_util.tree_leaves(model) if is_param(x)]
+    v = jnp.concatenate(z) if z else jnp.zeros((0,), jnp.float32)
+    if v.size == 1:
+        return jnp.sum((1 - v) ** 2)
+    return jnp.sum((1 - v[:-1]) ** 2 + 100 * (v[1:] - v[:-1] ** 2) ** 2)
 
 
 def params_only(model: Any) -> Any:

@@ -54,10 +54,7 @@ def _box(tree: Any, numbers_dynamic: bool) -> Any:
     dynamic = (*ARRAY_TYPES, jax.core.Tracer, float, int) if numbers_dynamic else ARRAY_TYPES
     return tree_unflatten(
         treedef,
-        [
-            x if isinstance(x, dynamic) and not isinstance(x, bool) else _Box(x)
-            for x in leaves
-        ],
+        [x if isinstance(x, dynamic) and not isinstance(x, bool) else _Box(x) for x in leaves],
     )
 
 
@@ -111,25 +108,39 @@ class Runner:
 
     ``traces`` counts how many times the jitted step has been traced, i.e.
     compiled: the counter is incremented by the Python body, which only runs
-    while tracing.
+    while tracing. The jitted step does not depend on the objective (gradients
+    and extras are its arguments): :meth:`on` gives a runner for another
+    objective that shares it, and its compiled steps.
     """
 
     def __init__(
         self,
         objective: Callable[[Any], Any],
         extras: Callable[[Any, int, Callable[[Any], Any]], dict[str, Any]],
+        _shared: tuple[Any, list[int]] | None = None,
     ) -> None:
         self.loss_fn = loss_of(objective)
         self.objective = objective
         self.extras = extras
-        self.traces = 0
+        if _shared is None:
+            count = [0]
 
-        def step(opt: Any, model: Any, grads: Any, ex: Any) -> Any:
-            self.traces += 1
-            new = opt(_unbox(model), grads, **_unbox(ex))
-            return opt, _box(new, numbers_dynamic=False)
+            def step(opt: Any, model: Any, grads: Any, ex: Any) -> Any:
+                count[0] += 1
+                new = opt(_unbox(model), grads, **_unbox(ex))
+                return opt, _box(new, numbers_dynamic=False)
 
-        self._jitted = jax.jit(step)
+            _shared = (jax.jit(step), count)
+        self._jitted: Any = _shared[0]
+        self._count: list[int] = _shared[1]
+
+    @property
+    def traces(self) -> int:
+        return self._count[0]
+
+    def on(self, objective: Callable[[Any], Any]) -> Runner:
+        """A runner for ``objective`` sharing this one's jitted step and trace count."""
+        return Runner(objective, self.extras, (self._jitted, self._count))
 
     def grads(self, model: Any, frozen: frozenset[str] = frozenset()) -> Any:
         return grads_of(self.objective, model, frozen)
