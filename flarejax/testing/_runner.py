@@ -8,45 +8,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
-from jax.tree_util import register_pytree_node_class, tree_flatten, tree_unflatten
+from jax.tree_util import tree_flatten, tree_unflatten
 
+from .._compile import _Static as _Box  # the same static leaf box as the eager path
 from .._tree import ARRAY_TYPES
 from ._models import grads_of, params_only
 
 __all__ = ["Runner", "extras_function", "loss_of"]
-
-
-@register_pytree_node_class
-class _Box:
-    """A leaf that cannot be a ``jax.jit`` argument, carried (and hashed) in the treedef."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def tree_flatten(self) -> tuple[tuple[()], Any]:
-        return (), self.value
-
-    @classmethod
-    def tree_unflatten(cls, value: Any, _: Any) -> _Box:
-        return cls(value)
-
-    def __hash__(self) -> int:
-        try:
-            return hash((type(self.value), self.value))
-        except TypeError:
-            return id(self.value)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Box) or type(other.value) is not type(self.value):
-            return False
-        if other.value is self.value:
-            return True
-        try:
-            return bool(other.value == self.value)
-        except Exception:
-            return False
 
 
 def _box(tree: Any, numbers_dynamic: bool) -> Any:
