@@ -217,7 +217,8 @@ def _eager(
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
     inputs = taken.union(map(id, self_leaves))
     new_leaves, new_def = tree_flatten(new_self)
-    if made is not None and new_def == self_def and len(made[2]) == len(new_leaves):
+    same_structure: bool = new_def == self_def  # type: ignore[operator]
+    if made is not None and same_structure and len(made[2]) == len(new_leaves):
         eligible = made[2]  # the same structure: the same shapes at the same places
     else:
         eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
