@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from .._compile import functional_method
 from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
 from . import _pytree
 from ._grads import match_grads
+from ._checks import constructing, hyperparameter_names, under_construction, validate
 from ._init import prebuild_state
 from ._substep import substep
 
@@ -104,11 +106,21 @@ class Optimizer:
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "__flarejax_functional__", False):
                 setattr(cls, name, functional_method(model_pos)(method))
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "__flarejax_recorded__", False):
+            cls.__init__ = _recording_init(init)  # type: ignore[method-assign]
         _register(cls)
 
     __slots__ = ("__dict__", "__weakref__", _pytree.CHILDREN_SLOT, _pytree.OWNED_SLOT)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if not isinstance(value, jax.core.Tracer) and name in hyperparameter_names(type(self)):
+            # A hyperparameter set by the user: checked as __init__ checked it (not
+            # again inside __init__), and given the signature a Python float has.
+            # Steps assign traced state, unflatten bypasses this: both stay cheap.
+            if not under_construction(self):
+                validate(self, name, value, self.__dict__.get(name))
+            value = _pytree.as_weak_scalar(value)
         kept = getattr(self, _pytree.CHILDREN_SLOT, None)
         if kept is not None and name in kept:
             # Assigned by the user: classified again by its new value.
@@ -310,7 +322,7 @@ class Optimizer:
                 parts.append(f"{name}={{{len(value)} entries}}")
             elif isinstance(value, ARRAY_TYPES) and np.ndim(value) == 0:
                 try:
-                    parts.append(f"{name}={value.item()!r}")
+                    parts.append(f"{name}={_show_scalar(value)}")
                 except Exception:  # a tracer
                     parts.append(f"{name}=<{value.dtype}[]>")
             elif isinstance(value, ARRAY_TYPES):
@@ -318,6 +330,18 @@ class Optimizer:
             else:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _show_scalar(value: Any) -> str:
+    """A scalar as the user wrote it: the shortest decimal that its dtype rounds back.
+
+    ``0.01`` stored as float32 is 0.009999999776482582; NumPy prints a float32
+    (or bfloat16) scalar with the fewest digits that identify it: ``0.01``.
+    """
+    x = np.asarray(value)[()]
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        return str(x)
+    return repr(x.item())
 
 
 def _evaluate_schedule(fn: Callable[..., Any], count: Any) -> Any:
@@ -332,6 +356,18 @@ def _evaluate_schedule(fn: Callable[..., Any], count: Any) -> Any:
     ):
         return value
     return fn
+
+
+def _recording_init(init: Callable[..., None]) -> Callable[..., None]:
+    """``init``, recording the hyperparameter checks it makes (see ``_checks``)."""
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        with constructing(self):
+            init(self, *args, **kwargs)
+
+    __init__.__flarejax_recorded__ = True  # type: ignore[attr-defined]
+    return __init__
 
 
 def _register(cls: type) -> None:

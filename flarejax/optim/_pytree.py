@@ -15,6 +15,7 @@ __all__ = [
     "CHILDREN_SLOT",
     "OWNED_SLOT",
     "as_hyperparameter",
+    "as_weak_scalar",
     "flatten",
     "flatten_with_keys",
     "is_static",
@@ -65,6 +66,21 @@ def as_hyperparameter(value: Any) -> Any:
     if type(value) in (tuple, list) and any(isinstance(v, (float, np.floating)) for v in value):
         return type(value)(as_hyperparameter(v) for v in value)
     return value
+
+
+def as_weak_scalar(value: Any) -> Any:
+    """A concrete floating scalar of any dtype as the weak scalar a Python float becomes.
+
+    ``jnp.float32(0.01)``, ``np.array(0.01)`` or a bfloat16 scalar given for a
+    hyperparameter would otherwise be a strongly-typed leaf: a step compiled for
+    it recompiles when a Python float replaces it, and a bfloat16 one would
+    round the updates it scales. Anything else is returned unchanged.
+    """
+    if isinstance(value, (float, jax.core.Tracer)) or not hasattr(value, "dtype"):
+        return value
+    if np.ndim(value) != 0 or not jnp.issubdtype(value.dtype, jnp.floating):
+        return value
+    return jnp.asarray(float(value))
 
 
 def flatten_with_keys(opt: Any) -> tuple[list[tuple[GetAttrKey, Any]], Any]:

@@ -44,8 +44,7 @@ class SGD(Optimizer):
         self, learning_rate: float, momentum: float | None = None, nesterov: bool = False
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
-        if momentum is not None:
-            check_nonnegative("momentum", momentum)
+        check_nonnegative("momentum", momentum)  # None (no momentum) passes
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov
