@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
 from .._compile import functional_method
@@ -311,6 +312,7 @@ class Optimizer:
                     f"dtype {seen[1]}; create a new optimizer for the changed model"
                 )
         if new is not None:
+            _check_not_in_loop(self)
             self._specs = _Specs(new)
 
     def __repr__(self) -> str:
@@ -330,6 +332,47 @@ class Optimizer:
             else:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# What jax.lax.scan, fori_loop and while_loop record as the traced function's use.
+_LOOPS = frozenset({"scan", "fori_loop", "while_body", "while_cond", "while_loop"})
+
+
+def _check_not_in_loop(opt: Optimizer) -> None:
+    """Raise if ``opt`` is a loop carry and its step is about to build state.
+
+    The first step adds state (and the parameters' specs) to the optimizer,
+    which changes its structure; a loop carry must keep its structure, and jax
+    would only report "carry input and carry output must have the same pytree
+    structure". An optimizer made inside the loop body (its leaves are not
+    traced) builds its state there freely.
+    """
+    for leaf in jax.tree_util.tree_leaves(opt):
+        if isinstance(leaf, jax.core.Tracer):
+            if _traced_for_loop(leaf):
+                raise TypeError(
+                    f"{type(opt).__name__} builds its state on its first step, which "
+                    "changes its structure, but it is carried through a jax.lax.scan / "
+                    "fori_loop / while_loop, whose carry must keep its structure: call "
+                    "opt.init(model) before the loop (or take one step outside it)"
+                )
+            return
+
+
+def _traced_for_loop(tracer: Any) -> bool:
+    # jax's internals (the trace of a tracer, its parents and what each was
+    # traced for); should they change, the check is skipped and jax's own
+    # error remains.
+    try:
+        trace = tracer._trace
+        while trace is not None:
+            info = getattr(getattr(trace, "frame", None), "debug_info", None)
+            if getattr(info, "traced_for", None) in _LOOPS:
+                return True
+            trace = getattr(trace, "parent_trace", None)
+    except Exception:
+        return False
+    return False
 
 
 def _show_scalar(value: Any) -> str:
@@ -383,4 +426,17 @@ _register(Optimizer)
 
 
 def _subtract(param: jax.Array, update: Any) -> jax.Array:
-    return (param - jnp.asarray(update)).astype(param.dtype)
+    return keep_type((param - jnp.asarray(update)), param)
+
+
+def keep_type(x: Any, like: Any) -> jax.Array:
+    """``x`` with the dtype *and weak type* of ``like``.
+
+    A weakly-typed parameter (``jnp.asarray(0.5)``) returned strongly typed
+    would change the step's signature after its first call: a jitted step would
+    compile again, and the state ``init`` built for it would no longer match.
+    """
+    weak = jax.typeof(like).weak_type
+    if x.dtype == like.dtype and jax.typeof(x).weak_type == weak:
+        return x
+    return _convert_element_type(x, np.dtype(like.dtype), weak_type=weak)

@@ -18,6 +18,12 @@ def match_grads(keys: list[str], leaves: list[Any], grads: Any) -> list[Any]:
     leaf or for a whole subtree (as ``equinox.filter_grad`` and
     ``jax.grad(..., allow_int=True)`` produce).
     """
+    if grads is None and any(is_param(x) for x in leaves):
+        # Would be "no gradient anywhere": a step that only advances the counters.
+        raise TypeError(
+            "grads is None: pass the gradients, a tree with the model's structure "
+            "(e.g. jax.grad(loss_fn)(model)); to skip a step, do not call the optimizer"
+        )
     with_path, _ = tree_flatten_with_path(grads, is_leaf=lambda x: x is None)
     by_key = {key_of(p): g for p, g in with_path}
     none_prefixes = [k for k, g in by_key.items() if g is None]

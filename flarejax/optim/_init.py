@@ -13,6 +13,7 @@ sharded as a step leaves it, rather than whole on one device.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -25,7 +26,14 @@ from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 from .._tree import flat_keys, is_param
 
-__all__ = ["prebuild_state"]
+__all__ = ["building", "prebuild_state"]
+
+_local = threading.local()
+
+
+def building() -> bool:
+    """True while ``opt.init`` traces the step (so hooks can say "call init with ...")."""
+    return getattr(_local, "depth", 0) > 0
 
 
 class _Recorder(dict):  # type: ignore[type-arg]
@@ -89,7 +97,12 @@ def _match(value: Any, like: Any) -> Any:
 def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
     keys, leaves, treedef = flat_keys(model)
     params = dict(zip(keys, leaves))
-    grads = tree_unflatten(treedef, [jnp.zeros_like(x) if is_param(x) else None for x in leaves])
+    # Strongly typed even for a weakly-typed parameter: a state built weak turns
+    # strong at the first real step (whose gradients are strong), while state
+    # built strong stays strong under weak or strong gradients.
+    grads = tree_unflatten(
+        treedef, [jnp.zeros_like(x, dtype=x.dtype) if is_param(x) else None for x in leaves]
+    )
     pre, work = _copy(opt), _copy(opt)
     recorders = []
     for w in _optimizers(work):
@@ -98,7 +111,11 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
                 rec = _Recorder(value)
                 object.__setattr__(w, name, rec)
                 recorders.append((w, name, rec))
-    work(model, grads, **extras)
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        work(model, grads, **extras)
+    finally:
+        _local.depth -= 1
 
     by_object = {id(w): p for p, w in zip(_optimizers(pre), _optimizers(_as_plain(work)))}
     for w, name, rec in recorders:

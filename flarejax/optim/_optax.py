@@ -13,7 +13,7 @@ from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from .._compile import functional_method
 from .._tree import flat_keys, is_no_grad, is_param, key_of
-from ._base import Optimizer
+from ._base import Optimizer, keep_type
 from ._grads import match_grads
 from ._substep import overrides_call
 
@@ -144,7 +144,7 @@ class OptaxOptimizer(Optimizer):
         for i, (x, g, u) in enumerate(zip(leaves, grad_leaves, u_leaves)):
             if is_param(x) and not is_no_grad(g):
                 # As optax.apply_updates computes it, so that results match bit for bit.
-                new_leaves[i] = jnp.asarray(x + u).astype(x.dtype)
+                new_leaves[i] = keep_type(jnp.asarray(x + u), x)
         return tree_unflatten(treedef, new_leaves)
 
     def hyperparameters(self) -> dict[str, Any]:

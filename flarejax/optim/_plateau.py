@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._init import building
 from ._substep import substep
 
 __all__ = ["ReduceLROnPlateau"]
@@ -92,6 +93,11 @@ class ReduceLROnPlateau(Optimizer):
         loss: Any = None,
         **extras: Any,
     ) -> dict[str, jax.Array | None]:
+        if loss is None and building():
+            raise ValueError(
+                "ReduceLROnPlateau.init traces a step, which needs a loss: call "
+                "opt.init(model, loss=loss) with any scalar loss (its value is not used)"
+            )
         if loss is None:
             raise ValueError(
                 "ReduceLROnPlateau needs the loss of each step: call opt(model, grads, "
@@ -128,3 +134,20 @@ class ReduceLROnPlateau(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """As :meth:`Optimizer.hyperparameters`, plus ``scale`` and the effective rates.
+
+        Every learning rate of the wrapped optimizer (``opt.learning_rate``, as
+        configured) is also reported multiplied by the current ``scale``, under
+        its name without the ``opt.`` prefix (``learning_rate``): the step size
+        the next step actually takes, as ``torch``'s scheduler reports it.
+        """
+        out = super().hyperparameters()
+        out["scale"] = self.scale
+        for name, value in list(out.items()):
+            inner = name.removeprefix("opt.")
+            if name.startswith("opt.") and inner.split(".")[-1] == "learning_rate":
+                if not callable(value):
+                    out[inner] = self.scale * value
+        return out

@@ -58,7 +58,7 @@ def restore(directory: str | os.PathLike[str], like: Any) -> Any:
         for i, tree in enumerate(likes):
             stored = saved.get(str(i), {})
             wanted = _arrays(tree, i)
-            _check_names(i, stored, wanted)
+            _check_names(i, stored, wanted, _uninitialized(tree))
             target[str(i)] = {
                 name: _target(f"{i}/{name}", stored[name], leaf) for name, leaf in wanted.items()
             }
@@ -81,16 +81,39 @@ def _arrays(tree: Any, i: int) -> dict[str, Any]:
     return out
 
 
-def _check_names(i: int, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
+def _check_names(
+    i: int, stored: dict[str, Any], wanted: dict[str, Any], uninitialized: list[str]
+) -> None:
     missing, extra = sorted(wanted.keys() - stored.keys()), sorted(stored.keys() - wanted.keys())
     if missing or extra:
+        hint = []
+        if extra and uninitialized:
+            # The usual cause: state is built lazily, so a fresh optimizer has none yet.
+            names = ", ".join(uninitialized)
+            hint = [
+                f"{names} in like has no state yet: call opt.init(model) on it (with the "
+                "model the checkpoint was saved with) before restoring into it"
+            ]
         raise ValueError(
             f"tree {i} of the checkpoint does not match like: "
             + "; ".join(
                 ([f"like has arrays the checkpoint lacks: {missing[:8]}"] if missing else [])
                 + ([f"the checkpoint has arrays like lacks: {extra[:8]}"] if extra else [])
+                + hint
             )
         )
+
+
+def _uninitialized(tree: Any) -> list[str]:
+    """The optimizers in ``tree`` that never stepped nor were ``init``-ed, by type name."""
+    from ..optim import Optimizer
+
+    found = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, Optimizer))
+    return [
+        type(x).__name__
+        for x in found
+        if isinstance(x, Optimizer) and "_specs" not in x.__dict__
+    ]
 
 
 def _target(name: str, stored: Any, leaf: Any) -> jax.ShapeDtypeStruct:
