@@ -16,8 +16,8 @@ from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tr
 from .._compile import functional_method
 from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
 from . import _pytree
-from ._grads import match_grads
 from ._checks import constructing, hyperparameter_names, under_construction, validate
+from ._grads import match_grads
 from ._init import prebuild_state
 from ._substep import substep
 

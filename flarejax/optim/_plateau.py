@@ -147,7 +147,7 @@ class ReduceLROnPlateau(Optimizer):
         out["scale"] = self.scale
         for name, value in list(out.items()):
             inner = name.removeprefix("opt.")
-            if name.startswith("opt.") and inner.split(".")[-1] == "learning_rate":
-                if not callable(value):
-                    out[inner] = self.scale * value
+            is_rate = name.startswith("opt.") and inner.split(".")[-1] == "learning_rate"
+            if is_rate and not callable(value):
+                out[inner] = self.scale * value
         return out

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, as_float, broadcast_to_count, check_real, check_steps
+from ._base import BoundSchedule, Schedule, as_float, broadcast_to_count, check_real, check_steps
 
 __all__ = ["constant", "exponential_decay", "linear", "polynomial"]
 
@@ -30,11 +30,11 @@ def constant(value: ArrayLike) -> Schedule:
     ----------
     :func:`optax.constant_schedule`.
     """
+    return BoundSchedule("constant", _constant, value=value)
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        return broadcast_to_count(value, count)
 
-    return schedule
+def _constant(count: ArrayLike, *, value: ArrayLike) -> jax.Array:
+    return broadcast_to_count(value, count)
 
 
 def polynomial(
@@ -78,16 +78,32 @@ def polynomial(
     transition_begin = check_steps("transition_begin", transition_begin)
     if transition_steps == 0:
         return constant(init_value)
+    return BoundSchedule(
+        "polynomial",
+        _polynomial,
+        init_value=init_value,
+        end_value=end_value,
+        power=power,
+        transition_steps=transition_steps,
+        transition_begin=transition_begin,
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        init, end = jnp.asarray(init_value), jnp.asarray(end_value)
-        done = jnp.clip(jnp.asarray(count) - transition_begin, 0, transition_steps)
-        # (T - t) / T rather than 1 - t / T: XLA may turn the division into a multiply by
-        # 1 / T, and 1 - t * (1 / T) can come out as -1e-8 at t = T: NaN for power 0.5.
-        remaining = as_float(transition_steps - done) / transition_steps
-        return (init - end) * remaining**power + end
 
-    return schedule
+def _polynomial(
+    count: ArrayLike,
+    *,
+    init_value: ArrayLike,
+    end_value: ArrayLike,
+    power: ArrayLike,
+    transition_steps: int,
+    transition_begin: int,
+) -> jax.Array:
+    init, end = jnp.asarray(init_value), jnp.asarray(end_value)
+    done = jnp.clip(jnp.asarray(count) - transition_begin, 0, transition_steps)
+    # (T - t) / T rather than 1 - t / T: XLA may turn the division into a multiply by
+    # 1 / T, and 1 - t * (1 / T) can come out as -1e-8 at t = T: NaN for power 0.5.
+    remaining = as_float(transition_steps - done) / transition_steps
+    return (init - end) * remaining**power + end
 
 
 def linear(
@@ -156,21 +172,38 @@ def exponential_decay(
     transition_steps = check_steps("transition_steps", transition_steps, minimum=1)
     transition_begin = check_steps("transition_begin", transition_begin)
     rate = check_real("decay_rate", decay_rate, gt=0.0)
-    bound = None
-    if end_value is not None:
-        bound = jnp.maximum if rate < 1.0 else jnp.minimum
+    return BoundSchedule(
+        "exponential_decay",
+        _exponential_decay,
+        init_value=init_value,
+        transition_steps=transition_steps,
+        decay_rate=decay_rate,
+        transition_begin=transition_begin,
+        staircase=staircase,
+        end_value=end_value,
+        floor=rate < 1.0,
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        steps = jnp.maximum(jnp.asarray(count) - transition_begin, 0)
-        if staircase:
-            # Integer division: under jit, XLA may compute t / T as t * (1 / T), which can
-            # land just below an integer, and floor would then stay a step behind.
-            exponent = as_float(steps // transition_steps)
-        else:
-            exponent = as_float(steps) / transition_steps
-        value = jnp.asarray(init_value) * jnp.power(decay_rate, exponent)
-        if bound is not None and end_value is not None:
-            value = bound(value, end_value)
-        return value
 
-    return schedule
+def _exponential_decay(
+    count: ArrayLike,
+    *,
+    init_value: ArrayLike,
+    transition_steps: int,
+    decay_rate: float,
+    transition_begin: int,
+    staircase: bool,
+    end_value: ArrayLike | None,
+    floor: bool,
+) -> jax.Array:
+    steps = jnp.maximum(jnp.asarray(count) - transition_begin, 0)
+    if staircase:
+        # Integer division: under jit, XLA may compute t / T as t * (1 / T), which can
+        # land just below an integer, and floor would then stay a step behind.
+        exponent = as_float(steps // transition_steps)
+    else:
+        exponent = as_float(steps) / transition_steps
+    value = jnp.asarray(init_value) * jnp.power(decay_rate, exponent)
+    if end_value is not None:  # a floor for a decay, a ceiling for a growth
+        value = (jnp.maximum if floor else jnp.minimum)(value, end_value)
+    return value

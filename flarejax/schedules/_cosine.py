@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, as_float, check_steps
+from ._base import BoundSchedule, Schedule, as_float, check_steps
 
 __all__ = ["cosine_decay", "half_cosine"]
 
@@ -50,10 +50,24 @@ def cosine_decay(
     :func:`optax.cosine_decay_schedule`.
     """
     decay_steps = check_steps("decay_steps", decay_steps, minimum=1)
+    return BoundSchedule(
+        "cosine_decay",
+        _cosine_decay,
+        init_value=init_value,
+        decay_steps=decay_steps,
+        alpha=alpha,
+        exponent=exponent,
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        shape = half_cosine(count, decay_steps) ** exponent
-        floor = jnp.asarray(alpha)
-        return jnp.asarray(init_value) * ((1 - floor) * shape + floor)
 
-    return schedule
+def _cosine_decay(
+    count: ArrayLike,
+    *,
+    init_value: ArrayLike,
+    decay_steps: int,
+    alpha: ArrayLike,
+    exponent: ArrayLike,
+) -> jax.Array:
+    shape = half_cosine(count, decay_steps) ** exponent
+    floor = jnp.asarray(alpha)
+    return jnp.asarray(init_value) * ((1 - floor) * shape + floor)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, check_steps
+from ._base import BoundSchedule, Schedule, check_steps
 
 __all__ = ["join", "join_schedules"]
 
@@ -18,15 +18,22 @@ def join(
     schedules: Sequence[Callable[[ArrayLike], ArrayLike]], boundaries: Sequence[int]
 ) -> Schedule:
     """:func:`join_schedules` without the argument checks (equal boundaries allowed)."""
+    return BoundSchedule(
+        "join_schedules", _join, schedules=tuple(schedules), boundaries=tuple(boundaries)
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        count = jnp.asarray(count)
-        value = jnp.asarray(schedules[0](count))
-        for boundary, following in zip(boundaries, schedules[1:], strict=True):
-            value = jnp.where(count < boundary, value, following(count - boundary))
-        return value
 
-    return schedule
+def _join(
+    count: ArrayLike,
+    *,
+    schedules: tuple[Callable[[ArrayLike], ArrayLike], ...],
+    boundaries: tuple[int, ...],
+) -> jax.Array:
+    count = jnp.asarray(count)
+    value = jnp.asarray(schedules[0](count))
+    for boundary, following in zip(boundaries, schedules[1:], strict=True):
+        value = jnp.where(count < boundary, value, following(count - boundary))
+    return value
 
 
 def join_schedules(

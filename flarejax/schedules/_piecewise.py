@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, as_float, broadcast_to_count, check_real, check_steps
+from ._base import BoundSchedule, Schedule, as_float, broadcast_to_count, check_real, check_steps
 from ._basic import constant
 from ._join import join
 
@@ -51,19 +51,25 @@ def interpolate(starts: Sequence[int], values: Sequence[ArrayLike], blend: Blend
     ``starts[0]`` must be 0; ``values`` has one more entry than there are segments,
     the last one held after ``starts[-1]``. Empty segments are skipped.
     """
-
-    def segment(start: ArrayLike, end: ArrayLike, length: int) -> Schedule:
-        def schedule(count: ArrayLike) -> jax.Array:
-            pct = as_float(jnp.maximum(count, 0)) / length
-            return blend(jnp.asarray(start), jnp.asarray(end), pct)
-
-        return schedule
-
     pieces = [
-        segment(values[i], values[i + 1], max(starts[i + 1] - starts[i], 1))
+        BoundSchedule(
+            "segment",
+            _segment,
+            start=values[i],
+            end=values[i + 1],
+            length=max(starts[i + 1] - starts[i], 1),
+            blend=blend,
+        )
         for i in range(len(starts) - 1)
     ]
     return join([*pieces, constant(values[-1])], starts[1:])
+
+
+def _segment(
+    count: ArrayLike, *, start: ArrayLike, end: ArrayLike, length: int, blend: Blend
+) -> jax.Array:
+    pct = as_float(jnp.maximum(count, 0)) / length
+    return blend(jnp.asarray(start), jnp.asarray(end), pct)
 
 
 def piecewise_constant(
@@ -89,14 +95,18 @@ def piecewise_constant(
     :func:`optax.piecewise_constant_schedule`.
     """
     knots = _sorted_knots(boundaries_and_scales)
+    return BoundSchedule(
+        "piecewise_constant", _piecewise_constant, init_value=init_value, knots=tuple(knots)
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        value = broadcast_to_count(init_value, count)
-        for boundary, scale in knots:
-            value = jnp.where(jnp.asarray(count) < boundary, value, value * scale)
-        return value
 
-    return schedule
+def _piecewise_constant(
+    count: ArrayLike, *, init_value: ArrayLike, knots: tuple[tuple[int, float], ...]
+) -> jax.Array:
+    value = broadcast_to_count(init_value, count)
+    for boundary, scale in knots:
+        value = jnp.where(jnp.asarray(count) < boundary, value, value * scale)
+    return value
 
 
 def piecewise_interpolate(

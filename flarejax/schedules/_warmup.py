@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, check_steps
+from ._base import BoundSchedule, Schedule, check_steps
 from ._basic import constant, exponential_decay, linear
 from ._cosine import half_cosine
 from ._join import join
@@ -84,14 +84,28 @@ def warmup_cosine_decay(
     decay_steps = check_steps(
         "decay_steps", decay_steps, minimum=warmup_steps + 1, note="(warmup_steps + 1)"
     )
-    cooldown_steps = decay_steps - warmup_steps
-
-    def decay(count: ArrayLike) -> jax.Array:
-        peak, end = jnp.asarray(peak_value), jnp.asarray(end_value)
-        return end + (peak - end) * half_cosine(count, cooldown_steps) ** exponent
-
+    decay = BoundSchedule(
+        "cosine_cooldown",
+        _cosine_cooldown,
+        peak_value=peak_value,
+        end_value=end_value,
+        steps=decay_steps - warmup_steps,
+        exponent=exponent,
+    )
     warmup = linear(init_value, peak_value, warmup_steps)
     return join([warmup, decay], [warmup_steps])
+
+
+def _cosine_cooldown(
+    count: ArrayLike,
+    *,
+    peak_value: ArrayLike,
+    end_value: ArrayLike,
+    steps: int,
+    exponent: ArrayLike,
+) -> jax.Array:
+    peak, end = jnp.asarray(peak_value), jnp.asarray(end_value)
+    return end + (peak - end) * half_cosine(count, steps) ** exponent
 
 
 def warmup_exponential_decay(

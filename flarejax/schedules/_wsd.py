@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import Schedule, as_float, check_steps
+from ._base import BoundSchedule, Schedule, as_float, check_steps
 
 __all__ = ["trapezoid", "warmup_stable_decay"]
 
@@ -91,20 +91,38 @@ def warmup_stable_decay(
     decay_steps = check_steps("decay_steps", decay_steps, minimum=1)
     if decay_type not in _DECAYS:
         raise ValueError(f"`decay_type` must be one of {list(_DECAYS)}, got {decay_type!r}.")
-    left = _DECAYS[decay_type]
-    decay_start = warmup_steps + stable_steps
+    return BoundSchedule(
+        "warmup_stable_decay",
+        _warmup_stable_decay,
+        init_value=init_value,
+        peak_value=peak_value,
+        end_value=end_value,
+        warmup_steps=warmup_steps,
+        decay_start=warmup_steps + stable_steps,
+        decay_steps=decay_steps,
+        left=_DECAYS[decay_type],
+    )
 
-    def schedule(count: ArrayLike) -> jax.Array:
-        init, peak, end = (jnp.asarray(v) for v in (init_value, peak_value, end_value))
-        t = jnp.maximum(jnp.asarray(count), 0)
-        warming = init + (peak - init) * (as_float(t) / max(warmup_steps, 1))
-        done = as_float(jnp.clip(t - decay_start, 0, decay_steps))
-        decaying = end + (peak - end) * left(done, decay_steps)
-        value = jnp.where(t < decay_start + decay_steps, decaying, end)
-        value = jnp.where(t < decay_start, peak, value)
-        return jnp.where(t < warmup_steps, warming, value)
 
-    return schedule
+def _warmup_stable_decay(
+    count: ArrayLike,
+    *,
+    init_value: ArrayLike,
+    peak_value: ArrayLike,
+    end_value: ArrayLike,
+    warmup_steps: int,
+    decay_start: int,
+    decay_steps: int,
+    left: Callable[[jax.Array, int], jax.Array],
+) -> jax.Array:
+    init, peak, end = (jnp.asarray(v) for v in (init_value, peak_value, end_value))
+    t = jnp.maximum(jnp.asarray(count), 0)
+    warming = init + (peak - init) * (as_float(t) / max(warmup_steps, 1))
+    done = as_float(jnp.clip(t - decay_start, 0, decay_steps))
+    decaying = end + (peak - end) * left(done, decay_steps)
+    value = jnp.where(t < decay_start + decay_steps, decaying, end)
+    value = jnp.where(t < decay_start, peak, value)
+    return jnp.where(t < warmup_steps, warming, value)
 
 
 def trapezoid(

@@ -110,9 +110,7 @@ def _uninitialized(tree: Any) -> list[str]:
 
     found = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, Optimizer))
     return [
-        type(x).__name__
-        for x in found
-        if isinstance(x, Optimizer) and "_specs" not in x.__dict__
+        type(x).__name__ for x in found if isinstance(x, Optimizer) and "_specs" not in x.__dict__
     ]
 
 
