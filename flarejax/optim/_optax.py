@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
-from jax.tree_util import tree_flatten, tree_flatten_with_path, tree_unflatten
+import numpy as np
+from jax.tree_util import (
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map_with_path,
+    tree_unflatten,
+)
 
 from .._compile import functional_method
 from .._tree import flat_keys, is_no_grad, is_param, key_of
@@ -148,14 +154,73 @@ class OptaxOptimizer(Optimizer):
         return tree_unflatten(treedef, new_leaves)
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The hyperparameters of every ``optax.inject_hyperparams`` in the state, by path."""
+        """The hyperparameters of every ``optax.inject_hyperparams`` in the state, by path.
+
+        ``learning_rate`` for ``from_optax(optax.inject_hyperparams(optax.adam)(...))``,
+        ``"1.learning_rate"`` for one inside ``optax.chain(..., inject, ...)``.
+        Before the state is built, the values are those it will start from.
+        Each can be assigned, ``opt.learning_rate = 1e-4`` (``setattr(opt,
+        "1.learning_rate", 1e-4)``), once the state is built.
+        """
         out: dict[str, Any] = {}
-        found = tree_flatten_with_path(self.opt_state, is_leaf=_is_injected)[0]
-        for path, leaf in found:
-            if _is_injected(leaf):
-                prefix = key_of(path) + "." if path else ""
-                out.update({prefix + k: v for k, v in leaf.hyperparams.items()})
+        for prefix, injected in _injected(self._state_or_fresh()):
+            out.update({prefix + k: v for k, v in injected.hyperparams.items()})
         return out
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: an injected hyperparameter by name.
+        if not name.startswith("_") and "state" in self.__dict__:
+            found = self.hyperparameters()
+            if name in found:
+                return found[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            name.startswith("_")
+            or name in self.__dict__
+            or hasattr(type(self), name)
+            or "state" not in self.__dict__
+            or name not in self.hyperparameters()
+        ):
+            super().__setattr__(name, value)
+        else:
+            self._set_injected(name, value)
+
+    def _state_or_fresh(self) -> Any:
+        """The optax state; before it is built, a fresh one for no parameters (or None)."""
+        if self.opt_state is not None:
+            return self.opt_state
+        try:
+            return self._tx.tx.init({})
+        except Exception:  # a transformation that needs the real parameters
+            return None
+
+    def _set_injected(self, name: str, value: Any) -> None:
+        """Write ``value`` into the optax state, as the leaf it replaces (no recompile)."""
+        if self.opt_state is None:
+            raise AttributeError(
+                f"{name} lives in the optax state, which is built on the first step: "
+                f"call opt.init(model) before setting opt.{name}"
+            )
+
+        def replace(path: Any, leaf: Any) -> Any:
+            if not _is_injected(leaf):
+                return leaf
+            prefix = key_of(path) + "." if path else ""
+            key = name.removeprefix(prefix) if name.startswith(prefix) else None
+            if key not in leaf.hyperparams:
+                return leaf
+            if key in getattr(leaf, "hyperparams_states", {}):
+                raise ValueError(
+                    f"{name} follows a schedule inside the optax transformation, which "
+                    "would overwrite it at the next step; give inject_hyperparams a "
+                    "number for it to set it by hand"
+                )
+            new = _as_leaf_like(name, value, leaf.hyperparams[key])
+            return leaf._replace(hyperparams={**leaf.hyperparams, key: new})
+
+        self.state["optax"] = tree_map_with_path(replace, self.opt_state, is_leaf=_is_injected)
 
     def _check_same_params(self, params: dict[str, Any]) -> None:
         specs = self.__dict__.get("_specs")
@@ -169,6 +234,24 @@ class OptaxOptimizer(Optimizer):
                 f"(missing {missing}, new {new}); an optax state follows the model's "
                 "structure: create a new optimizer for the changed model"
             )
+
+
+def _injected(state: Any) -> list[tuple[str, Any]]:
+    """Every ``inject_hyperparams`` state in ``state``, with its path as a key prefix."""
+    found = tree_flatten_with_path(state, is_leaf=_is_injected)[0]
+    return [(key_of(path) + "." if path else "", x) for path, x in found if _is_injected(x)]
+
+
+def _as_leaf_like(name: str, value: Any, old: Any) -> Any:
+    """``value`` with the shape, dtype and weak type of ``old``; a clear error otherwise."""
+    if value is None or isinstance(value, (str, bytes)) or callable(value):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if np.shape(value) != np.shape(old):
+        raise ValueError(
+            f"{name} must have shape {np.shape(old)} like the value it replaces, "
+            f"got shape {np.shape(value)}"
+        )
+    return keep_type(jnp.asarray(value, old.dtype), old)
 
 
 def _is_injected(x: Any) -> bool:

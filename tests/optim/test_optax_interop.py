@@ -101,7 +101,8 @@ def test_from_optax_leaves_non_parameters_and_no_grad_parameters_alone():
 
 def test_from_optax_hyperparameters_and_errors():
     opt = from_optax(optax.inject_hyperparams(optax.adam)(0.01, b1=0.8))
-    assert opt.hyperparameters() == {}
+    # Before the state is built: the values it will start from.
+    assert float(opt.hyperparameters()["learning_rate"]) == pytest.approx(0.01)
     params = models()["flat"]
     params = opt(params, params)
     hp = opt.hyperparameters()
