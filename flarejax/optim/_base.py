@@ -345,7 +345,7 @@ def _check_not_in_loop(opt: Optimizer) -> None:
     which changes its structure; a loop carry must keep its structure, and jax
     would only report "carry input and carry output must have the same pytree
     structure". An optimizer made inside the loop body (its leaves are not
-    traced) builds its state there freely.
+    inputs of the traced function) builds its state there freely.
     """
     for leaf in jax.tree_util.tree_leaves(opt):
         if isinstance(leaf, jax.core.Tracer):
@@ -360,11 +360,14 @@ def _check_not_in_loop(opt: Optimizer) -> None:
 
 
 def _traced_for_loop(tracer: Any) -> bool:
-    # jax's internals (the trace of a tracer, its parents and what each was
-    # traced for); should they change, the check is skipped and jax's own
-    # error remains.
+    # Whether ``tracer`` is an input of a function traced by a loop (or of one
+    # traced inside a loop body). Uses jax's internals (a tracer's trace, its
+    # inputs, its parents, what each was traced for): should they change, the
+    # check is skipped and jax's own error remains.
     try:
         trace = tracer._trace
+        if not any(v is tracer.val for v in trace.frame.invars):
+            return False  # made inside the traced function, not carried in
         while trace is not None:
             info = getattr(getattr(trace, "frame", None), "debug_info", None)
             if getattr(info, "traced_for", None) in _LOOPS:
