@@ -76,7 +76,9 @@ def as_weak_scalar(value: Any) -> Any:
     it recompiles when a Python float replaces it, and a bfloat16 one would
     round the updates it scales. Anything else is returned unchanged.
     """
-    if isinstance(value, (float, jax.core.Tracer)) or not hasattr(value, "dtype"):
+    if not isinstance(value, (jax.Array, np.ndarray, np.generic)):
+        return value  # Python floats are as_hyperparameter's; a dtype class is no scalar
+    if isinstance(value, jax.core.Tracer):
         return value
     if np.ndim(value) != 0 or not jnp.issubdtype(value.dtype, jnp.floating):
         return value
