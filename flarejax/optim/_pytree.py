@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import GetAttrKey
 
 __all__ = [
@@ -82,6 +83,13 @@ def as_weak_scalar(value: Any) -> Any:
         return value
     if np.ndim(value) != 0 or not jnp.issubdtype(value.dtype, jnp.floating):
         return value
+    if isinstance(value, jax.Array):
+        # Converted on its device: no transfer to the host, nor a copy when it
+        # already is a weak scalar of the default float dtype.
+        target = jax.dtypes.canonicalize_dtype(jnp.float64)
+        if value.dtype == target and jax.typeof(value).weak_type:
+            return value
+        return _convert_element_type(value, target, weak_type=True)
     return jnp.asarray(float(value))
 
 
