@@ -15,6 +15,7 @@ from .._compile import functional_method
 from .._tree import flat_keys, is_no_grad, is_param, key_of
 from ._base import Optimizer
 from ._grads import match_grads
+from ._init import _cast_like, _same_structure
 from ._substep import overrides_call
 
 if TYPE_CHECKING:
@@ -219,11 +220,77 @@ def _negated_updates(self: Optimizer, params: Any, grads: Any, **extras: Any) ->
         if g is None or is_no_grad(g) or not is_param(x):
             result.append(g)
         else:
-            result.append(out[key] if key in out else jnp.zeros_like(g))
+            # optax's convention: updates in the gradient's dtype. The hooks may
+            # compute in a wider one (a float32 bias correction from the uint32
+            # step count); the native step narrows at the subtraction instead.
+            u = out[key] if key in out else jnp.zeros_like(g)
+            result.append(jnp.asarray(u).astype(g.dtype))
     return tree_unflatten(treedef, result)
 
 
 _negated_updates_step = functional_method(0)(_negated_updates)
+
+
+def _check_not_placeholder(params: Any, template: Optimizer) -> None:
+    """``optax.tree.map_params`` calls ``init`` on a placeholder: say why that cannot work."""
+    if type(params).__name__ == "_ParamsPlaceholder" and "optax" in type(params).__module__:
+        name = type(template).__name__
+        raise TypeError(
+            f"optax.tree.map_params cannot map the state of to_optax({name}): that state "
+            "is the optimizer, whose per-parameter state lives in flat dicts keyed by the "
+            "parameters' dotted keys (and whose treedef records their shapes), not in "
+            "trees shaped like the parameters. It is built sharded like the parameters: "
+            "jax.jit(tx.init)(params); for its shardings without building it, "
+            "jax.jit(tx.init).lower(params).compile().output_shardings"
+        )
+
+
+# optax's names for the extra arguments of ``update`` -> flarejax's.
+_OPTAX_EXTRAS = {"value": "loss", "value_fn": "loss_fn"}
+
+
+def _from_optax_extras(extra: dict[str, Any]) -> dict[str, Any]:
+    """optax's extra arguments of ``update`` as a flarejax step takes them.
+
+    ``value=`` and ``value_fn=`` become ``loss=`` and ``loss_fn=`` (a flarejax
+    name given too wins). ``grad=`` (optax line searches pass the gradient) is
+    dropped: the hooks receive the gradients already, as their own ``grad``.
+    """
+    out = {k: v for k, v in extra.items() if k not in _OPTAX_EXTRAS and k != "grad"}
+    for optax_name, name in _OPTAX_EXTRAS.items():
+        if optax_name in extra:
+            out.setdefault(name, extra[optax_name])
+    return out
+
+
+def _keep_signature(new: Optimizer, old: Optimizer) -> Optimizer:
+    """``new`` with the dtypes, weak types and shardings of ``old``, leaf by leaf.
+
+    optax states keep their type from ``init`` to every ``update`` (``lax.cond``
+    and ``lax.scan`` over them require it). ``init`` sees only the parameters,
+    so it builds the state in their dtype; gradients of another dtype (bfloat16
+    for float32 parameters) would otherwise change the dtype of the state
+    entries a step overwrites from them. Casting back loses nothing that the
+    state built by ``init`` could hold.
+    """
+    new_leaves, treedef = tree_flatten(new)
+    old_leaves = jax.tree_util.tree_leaves(old)
+    if not _same_structure(new, old):
+        return new  # a structure change cannot be cast away (init is incomplete)
+    return tree_unflatten(treedef, [_like(x, y) for x, y in zip(new_leaves, old_leaves)])
+
+
+def _like(x: Any, like: Any) -> Any:
+    x = _cast_like(x, like)
+    if (
+        isinstance(x, jax.Array)
+        and isinstance(like, jax.Array)
+        and not isinstance(x, jax.core.Tracer)
+        and not isinstance(like, jax.core.Tracer)
+        and x.sharding != like.sharding
+    ):
+        x = jax.device_put(x, like.sharding)
+    return x
 
 
 def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
@@ -234,9 +301,23 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
     optax state *is* that optimizer, a PyTree. ``update(updates, state, params,
     **extra)`` runs one step on a copy of ``state`` and returns the updates to
     add (minus those flarejax subtracts) and the advanced optimizer. ``params``
-    is required (flarejax hooks receive the parameters). optax's ``value=``
-    reaches the hooks as ``loss=``; other extra arguments as given (hooks that
+    is required (flarejax hooks receive the parameters).
+
+    optax's extra arguments are accepted: ``value=`` reaches the hooks as
+    ``loss=``, ``value_fn=`` as ``loss_fn=`` (a function of ``params``, as
+    ``LBFGS`` takes it), and ``grad=`` is dropped (the hooks have the
+    gradients); other extra arguments reach the hooks as given (hooks that
     declare ``**_`` ignore them, so it works inside ``optax.chain``).
+
+    Dtypes follow optax: the updates come back in the gradients' dtype, and the
+    state keeps the shapes, dtypes, weak types and shardings ``init`` gave it at
+    every ``update`` (``lax.cond``/``lax.scan`` over it work).
+
+    The state is the optimizer, not a NamedTuple: ``optax.tree.get(state,
+    "mu")`` finds nothing (read ``state.m``), and ``optax.tree.map_params``
+    cannot map it (its per-parameter state is in flat dicts keyed by the
+    parameters' dotted keys, not in trees shaped like the parameters); see the
+    "From optax" guide for the equivalents.
     """
     import optax
 
@@ -245,6 +326,7 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
     template = _copy(opt)
 
     def init_fn(params: Any) -> Optimizer:
+        _check_not_placeholder(params, template)
         state = _copy(template)
         try:
             state.init(params)
@@ -268,12 +350,9 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
                 f"the state of to_optax({type(template).__name__}) must be the "
                 f"optimizer returned by init, got {type(state).__name__}"
             )
-        if "value" in extra:
-            extra = dict(extra)
-            value = extra.pop("value")
-            extra.setdefault("loss", value)
-        state = _copy(state)
-        out = _negated_updates_step(state, params, updates, **extra)
-        return out, state
+        extra = _from_optax_extras(extra)
+        new = _copy(state)
+        out = _negated_updates_step(new, params, updates, **extra)
+        return out, _keep_signature(new, state)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
