@@ -90,3 +90,60 @@ def test_state_keeps_its_type_for_float32_params_and_bfloat16_grads(name):
     assert _signature(maybe_step(True, stepped)) == _signature(state)
     updates, _ = tx.update(grads, state, params)
     assert _dtypes(updates) == _dtypes(grads)
+
+
+# -- optax's extra arguments ----------------------------------------------------------
+
+_A = jnp.asarray([[3.0, 0.5], [0.5, 1.0]])
+
+
+def _quadratic(p):
+    return 0.5 * p["x"] @ _A @ p["x"] + jnp.sum(p["y"] ** 2)
+
+
+def _linesearch_run(tx, steps=6):
+    """optax's documented loop for a line search: value_and_grad_from_state, then
+    update with value=, grad= and value_fn=."""
+    params = {"x": jnp.asarray([1.0, -2.0]), "y": jnp.asarray([0.5])}
+    state = tx.init(params)
+    value_and_grad = optax.value_and_grad_from_state(_quadratic)
+
+    @jax.jit
+    def step(params, state):
+        value, grad = value_and_grad(params, state=state)
+        updates, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=_quadratic)
+        return optax.apply_updates(params, updates), state
+
+    out = []
+    for _ in range(steps):
+        params, state = step(params, state)
+        out.append(params)
+    return out
+
+
+def test_chain_with_optax_zoom_linesearch_equals_optax():
+    expected = _linesearch_run(optax.chain(optax.sgd(1.0), optax.scale_by_zoom_linesearch(5)))
+    actual = _linesearch_run(optax.chain(to_optax(O.SGD(1.0)), optax.scale_by_zoom_linesearch(5)))
+    for a, e in zip(actual, expected):
+        jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7), a, e)
+    assert float(_quadratic(actual[-1])) < 1e-2 * float(_quadratic(actual[0]))
+
+
+def test_every_bridged_optimizer_accepts_optaxs_extra_arguments():
+    """grad=, value= and value_fn= as optax passes them, to plain and line-search steps."""
+    params = {"x": jnp.asarray([1.0, -2.0]), "y": jnp.asarray([0.5])}
+    value, grad = jax.value_and_grad(_quadratic)(params)
+    extra = {"value": value, "grad": grad, "value_fn": _quadratic}
+    for opt in (O.SGD(0.1), O.Adam(0.1), O.LBFGS(linesearch=None), O.PolyakSGD(0.1)):
+        tx = to_optax(opt)
+        updates, _ = tx.update(grad, tx.init(params), params, **extra)
+        assert jax.tree.structure(updates) == jax.tree.structure(params)
+
+
+# (grads= already collides with the step's own argument, in Python.)
+@pytest.mark.parametrize("name", ["grad", "key", "param", "params"])
+def test_a_native_step_rejects_the_hooks_own_names_as_extras(name):
+    params = {"x": jnp.asarray([1.0, -2.0])}
+    for opt in (O.SGD(0.1), O.Chain(O.ClipByGlobalNorm(1.0), O.Adam(0.1))):
+        with pytest.raises(TypeError, match=f"the extra argument {name}= of an optimizer step"):
+            opt(params, params, **{name: params["x"]})
