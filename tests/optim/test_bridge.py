@@ -147,3 +147,31 @@ def test_a_native_step_rejects_the_hooks_own_names_as_extras(name):
     for opt in (O.SGD(0.1), O.Chain(O.ClipByGlobalNorm(1.0), O.Adam(0.1))):
         with pytest.raises(TypeError, match=f"the extra argument {name}= of an optimizer step"):
             opt(params, params, **{name: params["x"]})
+
+
+# -- optax's state helpers ------------------------------------------------------------
+
+
+def test_map_params_says_why_and_the_documented_equivalent_works():
+    params = _params(jnp.float32)
+    tx = to_optax(O.Adam(0.1))
+    state = tx.init(params)
+    with pytest.raises(TypeError, match=r"optax.tree.map_params cannot map the state of to_optax"):
+        optax.tree.map_params(tx.init, lambda x: x, state)
+    # The equivalent: the state's shardings, without building it.
+    compiled = jax.jit(tx.init).lower(params).compile()
+    shardings = compiled.output_shardings
+    assert jax.tree.structure(shardings) == jax.tree.structure(state)
+    assert all(
+        s.is_equivalent_to(x.sharding, x.ndim)
+        for s, x in zip(jax.tree.leaves(shardings), jax.tree.leaves(state))
+    )
+    assert to_optax(O.Adam(0.1)).init({}).m == {}  # a model without parameters still works
+
+
+def test_state_fields_keep_flarejaxs_names():
+    """Documented choice: optax.tree.get finds optax's names only in optax's NamedTuples."""
+    params = _params(jnp.float32)
+    state = to_optax(O.Adam(0.1)).init(params)
+    assert optax.tree.get(state, "mu") is None
+    assert state.m.keys() == params.keys() and int(state.t) == 0
