@@ -112,7 +112,9 @@ class OptaxOptimizer(Optimizer):
         without touching their state, use ``optax.masked`` or
         ``optax.multi_transform`` with ``optax.set_to_zero()``. ``loss=`` reaches
         optax as ``value=`` (``polyak_sgd``, ``reduce_on_plateau``, line
-        searches); other keyword arguments are passed to ``tx.update`` as given.
+        searches) and ``loss_fn=`` (a function of the model) as ``value_fn=``
+        (``optax.lbfgs``); other keyword arguments are passed to ``tx.update``
+        as given.
         """
         keys, leaves, treedef = flat_keys(model)
         grad_leaves = match_grads(keys, leaves, grads)
@@ -130,10 +132,9 @@ class OptaxOptimizer(Optimizer):
         tx = self._tx.tx
         if "optax" not in self.state:
             self.state["optax"] = tx.init(p_tree)
-        if "loss" in extras:
-            extras = dict(extras)
-            loss = extras.pop("loss")
-            extras.setdefault("value", loss)
+        extras = _to_optax_extras(extras, leaves, treedef)
+        if "value_fn" in extras:
+            extras.setdefault("grad", g_tree)  # optax's line searches need both
         updates, self.state["optax"] = tx.update(g_tree, self.state["optax"], p_tree, **extras)
         u_leaves = tree_flatten(updates, is_leaf=lambda x: x is None)[0]
         if len(u_leaves) != len(leaves):
@@ -170,6 +171,28 @@ class OptaxOptimizer(Optimizer):
                 f"(missing {missing}, new {new}); an optax state follows the model's "
                 "structure: create a new optimizer for the changed model"
             )
+
+
+def _to_optax_extras(extras: dict[str, Any], leaves: list[Any], treedef: Any) -> dict[str, Any]:
+    """A flarejax step's ``loss=`` and ``loss_fn=`` as optax's ``value=`` and ``value_fn=``.
+
+    optax's ``value_fn`` takes the tree optax sees (``None`` at non-parameters);
+    ``loss_fn`` takes the model, so the non-parameters are put back.
+    """
+    out = {k: v for k, v in extras.items() if k not in ("loss", "loss_fn")}
+    if "loss" in extras:
+        out.setdefault("value", extras["loss"])
+    loss_fn = extras.get("loss_fn")
+    if loss_fn is not None and "value_fn" not in out:
+
+        def value_fn(p_tree: Any) -> Any:
+            given = treedef.flatten_up_to(p_tree)
+            return loss_fn(
+                tree_unflatten(treedef, [p if is_param(x) else x for p, x in zip(given, leaves)])
+            )
+
+        out["value_fn"] = value_fn
+    return out
 
 
 def _is_injected(x: Any) -> bool:
@@ -243,6 +266,10 @@ def _check_not_placeholder(params: Any, template: Optimizer) -> None:
             "jax.jit(tx.init)(params); for its shardings without building it, "
             "jax.jit(tx.init).lower(params).compile().output_shardings"
         )
+
+
+def _zero_loss(model: Any) -> jax.Array:
+    return jnp.zeros((), jnp.float32)
 
 
 # optax's names for the extra arguments of ``update`` -> flarejax's.
@@ -332,9 +359,10 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
             state.init(params)
         except (TypeError, ValueError):
             # optax's init gets no extra args; an optimizer whose hooks require
-            # ``loss=`` is pre-built with a stand-in (the update itself never runs).
+            # ``loss=`` (or, for a line search, ``loss_fn=``) is pre-built with
+            # stand-ins (the update itself never runs).
             state = _copy(template)
-            state.init(params, loss=jnp.zeros((), jnp.float32))
+            state.init(params, loss=jnp.zeros((), jnp.float32), loss_fn=_zero_loss)
         return state
 
     def update_fn(

@@ -243,3 +243,14 @@ def test_lbfgs_takes_value_fn_for_loss_fn():
     assert_trajectories_close(actual, expected)
     with pytest.raises(TypeError, match="both loss_fn= and value_fn="):
         opt(params, grad, loss=value, loss_fn=rosenbrock, value_fn=quadratic)
+
+
+def test_from_optax_lbfgs_takes_loss_fn_and_round_trips_value_fn():
+    """loss_fn= reaches optax as value_fn=; and back through to_optax(from_optax(...))."""
+    expected = optax_trajectory(optax.lbfgs(), rosenbrock, ROSEN_START, 10)
+    actual, _ = flarejax_trajectory(
+        lambda: flr.optim.from_optax(optax.lbfgs()), rosenbrock, ROSEN_START, 10, "jit"
+    )
+    assert_trajectories_close(actual, expected)
+    bridged = flr.optim.to_optax(flr.optim.from_optax(optax.lbfgs()))
+    assert_trajectories_close(optax_trajectory(bridged, rosenbrock, ROSEN_START, 10), expected)
