@@ -74,6 +74,13 @@ class Optimizer:
         Flattens the model, calls the two hooks above and subtracts the updates.
         Override it for full control.
 
+    Extra keyword arguments of a step (``opt(model, grads, loss=loss)``) reach
+    both hooks under their own names. The hooks' own parameter names (``grad``,
+    ``grads``, ``key``, ``param``, ``params``) are therefore reserved: a step
+    given one raises ``TypeError`` naming it. Through ``to_optax``, optax's
+    ``value=`` and ``value_fn=`` arrive as ``loss=`` and ``loss_fn=``, and its
+    ``grad=`` is dropped (the hooks have the gradients).
+
     Every subclass is a JAX PyTree. Arrays, float hyperparameters (stored as
     weakly-typed scalar arrays), state dicts and nested optimizers are its
     children; bools, ints, strings, ``None``, callables and tuples of them are

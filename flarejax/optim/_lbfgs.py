@@ -58,8 +58,10 @@ class LBFGS(Optimizer):
 
     ``loss_fn`` maps a model (same structure) to a scalar; eagerly, pass the
     same function every step (it is part of the compiled call's cache key).
-    The hooks receive the loss as ``loss=`` and, as ``value_fn=``, the loss as
-    a function of the flat dict of parameters. ``opt.init(model)`` needs
+    optax's names ``value_fn=`` (and, through ``to_optax``, ``value=``) are
+    accepted for ``loss_fn=`` (``loss=``). The hooks receive the loss as
+    ``loss=`` and, as ``value_fn=``, the loss as a function of the flat dict of
+    parameters. ``opt.init(model)`` needs
     neither. Equal to ``optax.lbfgs`` (with its default zoom line search);
     ``torch.optim.LBFGS`` differs: it iterates up to ``max_iter`` times per
     ``step`` and its default has no line search.
@@ -259,14 +261,23 @@ class LBFGS(Optimizer):
         return v
 
     def __call__(
-        self, model: Any, grads: Any, *, loss: Any = None, loss_fn: Any = None, **extras: Any
+        self,
+        model: Any,
+        grads: Any,
+        *,
+        loss: Any = None,
+        loss_fn: Any = None,
+        value_fn: Any = None,
+        **extras: Any,
     ) -> Any:
         """One step: ``opt(model, grads, loss=loss, loss_fn=loss_fn)``.
 
         ``loss`` is the loss at ``model`` and ``loss_fn(model) -> loss`` the
         function the line search evaluates; both are required unless
-        ``linesearch=None``.
+        ``linesearch=None``. ``value_fn=`` (optax's name) is accepted for
+        ``loss_fn=``.
         """
+        loss_fn = _one_of(loss_fn, value_fn)
         if self.linesearch is None:
             if loss is not None:
                 extras["loss"] = loss
@@ -277,17 +288,18 @@ class LBFGS(Optimizer):
             )
             raise ValueError(
                 f"LBFGS's line search needs loss= (the loss at the model) and loss_fn= "
-                f"(a function mapping the model to the loss); {missing} missing: call "
+                f"(a function mapping the model to the loss; optax's value_fn= is "
+                f"accepted for it); {missing} missing: call "
                 f"opt(model, grads, loss=loss, loss_fn=loss_fn) or opt.minimize(loss_fn, model)"
             )
         keys, leaves, treedef = flat_keys(model)
 
-        def value_fn(params: Tree) -> jax.Array:
+        def of_flat(params: Tree) -> jax.Array:
             return loss_fn(
                 tree_unflatten(treedef, [params.get(k, x) for k, x in zip(keys, leaves)])
             )
 
-        return super().__call__(model, grads, loss=loss, value_fn=value_fn, **extras)
+        return super().__call__(model, grads, loss=loss, value_fn=of_flat, **extras)
 
     def minimize(
         self,
@@ -325,6 +337,16 @@ class LBFGS(Optimizer):
         extras.setdefault("loss", jnp.zeros(()))
         extras.setdefault("loss_fn", _zero_loss)
         super().init(model, **extras)
+
+
+def _one_of(loss_fn: Any, value_fn: Any) -> Any:
+    """``loss_fn=`` or optax's name for it, ``value_fn=``: the function of the model."""
+    if loss_fn is not None and value_fn is not None and loss_fn is not value_fn:
+        raise TypeError(
+            "LBFGS got both loss_fn= and value_fn= (optax's name for the same function): "
+            "pass one of them"
+        )
+    return value_fn if loss_fn is None else loss_fn
 
 
 def _zero_loss(model: Any) -> jax.Array:

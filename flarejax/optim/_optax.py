@@ -21,6 +21,7 @@ from .._compile import functional_method
 from .._tree import flat_keys, is_no_grad, is_param, key_of
 from ._base import Optimizer, keep_type
 from ._grads import match_grads
+from ._init import _cast_like, _same_structure
 from ._substep import overrides_call
 
 if TYPE_CHECKING:
@@ -117,7 +118,9 @@ class OptaxOptimizer(Optimizer):
         without touching their state, use ``optax.masked`` or
         ``optax.multi_transform`` with ``optax.set_to_zero()``. ``loss=`` reaches
         optax as ``value=`` (``polyak_sgd``, ``reduce_on_plateau``, line
-        searches); other keyword arguments are passed to ``tx.update`` as given.
+        searches) and ``loss_fn=`` (a function of the model) as ``value_fn=``
+        (``optax.lbfgs``); other keyword arguments are passed to ``tx.update``
+        as given.
         """
         keys, leaves, treedef = flat_keys(model)
         grad_leaves = match_grads(keys, leaves, grads)
@@ -135,10 +138,9 @@ class OptaxOptimizer(Optimizer):
         tx = self._tx.tx
         if "optax" not in self.state:
             self.state["optax"] = tx.init(p_tree)
-        if "loss" in extras:
-            extras = dict(extras)
-            loss = extras.pop("loss")
-            extras.setdefault("value", loss)
+        extras = _to_optax_extras(extras, leaves, treedef)
+        if "value_fn" in extras:
+            extras.setdefault("grad", g_tree)  # optax's line searches need both
         updates, self.state["optax"] = tx.update(g_tree, self.state["optax"], p_tree, **extras)
         u_leaves = tree_flatten(updates, is_leaf=lambda x: x is None)[0]
         if len(u_leaves) != len(leaves):
@@ -254,6 +256,28 @@ def _as_leaf_like(name: str, value: Any, old: Any) -> Any:
     return keep_type(jnp.asarray(value, old.dtype), old)
 
 
+def _to_optax_extras(extras: dict[str, Any], leaves: list[Any], treedef: Any) -> dict[str, Any]:
+    """A flarejax step's ``loss=`` and ``loss_fn=`` as optax's ``value=`` and ``value_fn=``.
+
+    optax's ``value_fn`` takes the tree optax sees (``None`` at non-parameters);
+    ``loss_fn`` takes the model, so the non-parameters are put back.
+    """
+    out = {k: v for k, v in extras.items() if k not in ("loss", "loss_fn")}
+    if "loss" in extras:
+        out.setdefault("value", extras["loss"])
+    loss_fn = extras.get("loss_fn")
+    if loss_fn is not None and "value_fn" not in out:
+
+        def value_fn(p_tree: Any) -> Any:
+            given = treedef.flatten_up_to(p_tree)
+            return loss_fn(
+                tree_unflatten(treedef, [p if is_param(x) else x for p, x in zip(given, leaves)])
+            )
+
+        out["value_fn"] = value_fn
+    return out
+
+
 def _is_injected(x: Any) -> bool:
     return isinstance(x, tuple) and hasattr(x, "hyperparams") and isinstance(x.hyperparams, dict)
 
@@ -302,11 +326,81 @@ def _negated_updates(self: Optimizer, params: Any, grads: Any, **extras: Any) ->
         if g is None or is_no_grad(g) or not is_param(x):
             result.append(g)
         else:
-            result.append(out[key] if key in out else jnp.zeros_like(g))
+            # optax's convention: updates in the gradient's dtype. The hooks may
+            # compute in a wider one (a float32 bias correction from the uint32
+            # step count); the native step narrows at the subtraction instead.
+            u = out[key] if key in out else jnp.zeros_like(g)
+            result.append(jnp.asarray(u).astype(g.dtype))
     return tree_unflatten(treedef, result)
 
 
 _negated_updates_step = functional_method(0)(_negated_updates)
+
+
+def _check_not_placeholder(params: Any, template: Optimizer) -> None:
+    """``optax.tree.map_params`` calls ``init`` on a placeholder: say why that cannot work."""
+    if type(params).__name__ == "_ParamsPlaceholder" and "optax" in type(params).__module__:
+        name = type(template).__name__
+        raise TypeError(
+            f"optax.tree.map_params cannot map the state of to_optax({name}): that state "
+            "is the optimizer, whose per-parameter state lives in flat dicts keyed by the "
+            "parameters' dotted keys (and whose treedef records their shapes), not in "
+            "trees shaped like the parameters. It is built sharded like the parameters: "
+            "jax.jit(tx.init)(params); for its shardings without building it, "
+            "jax.jit(tx.init).lower(params).compile().output_shardings"
+        )
+
+
+def _zero_loss(model: Any) -> jax.Array:
+    return jnp.zeros((), jnp.float32)
+
+
+# optax's names for the extra arguments of ``update`` -> flarejax's.
+_OPTAX_EXTRAS = {"value": "loss", "value_fn": "loss_fn"}
+
+
+def _from_optax_extras(extra: dict[str, Any]) -> dict[str, Any]:
+    """optax's extra arguments of ``update`` as a flarejax step takes them.
+
+    ``value=`` and ``value_fn=`` become ``loss=`` and ``loss_fn=`` (a flarejax
+    name given too wins). ``grad=`` (optax line searches pass the gradient) is
+    dropped: the hooks receive the gradients already, as their own ``grad``.
+    """
+    out = {k: v for k, v in extra.items() if k not in _OPTAX_EXTRAS and k != "grad"}
+    for optax_name, name in _OPTAX_EXTRAS.items():
+        if optax_name in extra:
+            out.setdefault(name, extra[optax_name])
+    return out
+
+
+def _keep_signature(new: Optimizer, old: Optimizer) -> Optimizer:
+    """``new`` with the dtypes, weak types and shardings of ``old``, leaf by leaf.
+
+    optax states keep their type from ``init`` to every ``update`` (``lax.cond``
+    and ``lax.scan`` over them require it). ``init`` sees only the parameters,
+    so it builds the state in their dtype; gradients of another dtype (bfloat16
+    for float32 parameters) would otherwise change the dtype of the state
+    entries a step overwrites from them. Casting back loses nothing that the
+    state built by ``init`` could hold.
+    """
+    new_leaves, treedef = tree_flatten(new)
+    old_leaves = jax.tree_util.tree_leaves(old)
+    if not _same_structure(new, old):
+        return new  # a structure change cannot be cast away (init is incomplete)
+    return tree_unflatten(treedef, [_like(x, y) for x, y in zip(new_leaves, old_leaves)])
+
+
+def _like(x: Any, like: Any) -> Any:
+    x = _cast_like(x, like)
+    if (
+        isinstance(x, jax.Array)
+        and isinstance(like, jax.Array)
+        and not isinstance(x, jax.core.Tracer)
+        and not isinstance(like, jax.core.Tracer)
+        and x.sharding != like.sharding
+    ):
+        x = jax.device_put(x, like.sharding)
+    return x
 
 
 def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
@@ -317,9 +411,23 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
     optax state *is* that optimizer, a PyTree. ``update(updates, state, params,
     **extra)`` runs one step on a copy of ``state`` and returns the updates to
     add (minus those flarejax subtracts) and the advanced optimizer. ``params``
-    is required (flarejax hooks receive the parameters). optax's ``value=``
-    reaches the hooks as ``loss=``; other extra arguments as given (hooks that
+    is required (flarejax hooks receive the parameters).
+
+    optax's extra arguments are accepted: ``value=`` reaches the hooks as
+    ``loss=``, ``value_fn=`` as ``loss_fn=`` (a function of ``params``, as
+    ``LBFGS`` takes it), and ``grad=`` is dropped (the hooks have the
+    gradients); other extra arguments reach the hooks as given (hooks that
     declare ``**_`` ignore them, so it works inside ``optax.chain``).
+
+    Dtypes follow optax: the updates come back in the gradients' dtype, and the
+    state keeps the shapes, dtypes, weak types and shardings ``init`` gave it at
+    every ``update`` (``lax.cond``/``lax.scan`` over it work).
+
+    The state is the optimizer, not a NamedTuple: ``optax.tree.get(state,
+    "mu")`` finds nothing (read ``state.m``), and ``optax.tree.map_params``
+    cannot map it (its per-parameter state is in flat dicts keyed by the
+    parameters' dotted keys, not in trees shaped like the parameters); see the
+    "From optax" guide for the equivalents.
     """
     import optax
 
@@ -328,14 +436,16 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
     template = _copy(opt)
 
     def init_fn(params: Any) -> Optimizer:
+        _check_not_placeholder(params, template)
         state = _copy(template)
         try:
             state.init(params)
         except (TypeError, ValueError):
             # optax's init gets no extra args; an optimizer whose hooks require
-            # ``loss=`` is pre-built with a stand-in (the update itself never runs).
+            # ``loss=`` (or, for a line search, ``loss_fn=``) is pre-built with
+            # stand-ins (the update itself never runs).
             state = _copy(template)
-            state.init(params, loss=jnp.zeros((), jnp.float32))
+            state.init(params, loss=jnp.zeros((), jnp.float32), loss_fn=_zero_loss)
         return state
 
     def update_fn(
@@ -351,12 +461,9 @@ def to_optax(opt: Optimizer) -> optax.GradientTransformationExtraArgs:
                 f"the state of to_optax({type(template).__name__}) must be the "
                 f"optimizer returned by init, got {type(state).__name__}"
             )
-        if "value" in extra:
-            extra = dict(extra)
-            value = extra.pop("value")
-            extra.setdefault("loss", value)
-        state = _copy(state)
-        out = _negated_updates_step(state, params, updates, **extra)
-        return out, state
+        extra = _from_optax_extras(extra)
+        new = _copy(state)
+        out = _negated_updates_step(new, params, updates, **extra)
+        return out, _keep_signature(new, state)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

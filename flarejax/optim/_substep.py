@@ -11,7 +11,18 @@ from .._tree import ARRAY_TYPES
 if TYPE_CHECKING:
     from ._base import Optimizer
 
-__all__ = ["check_same_keys", "check_update", "overrides_call", "substep"]
+__all__ = [
+    "RESERVED_EXTRAS",
+    "check_extras",
+    "check_same_keys",
+    "check_update",
+    "overrides_call",
+    "substep",
+]
+
+# The hooks' own parameter names: an extra keyword argument of a step under one
+# of them would reach ``call_model``/``call_param`` twice.
+RESERVED_EXTRAS = ("grad", "grads", "key", "param", "params")
 
 
 def substep(
@@ -33,6 +44,7 @@ def substep(
     dicts instead (unless ``through_call`` is false: the base ``__call__``
     itself), and its update is the parameter minus its result.
     """
+    check_extras(extras)
     if through_call and overrides_call(opt):
         new = opt(params, grads, **extras)
         return {key: params[key] - new[key] for key in grads}
@@ -47,6 +59,24 @@ def substep(
             check_update(key, params[key], update)
         updates[key] = update
     return updates
+
+
+def check_extras(extras: dict[str, Any]) -> None:
+    """Extras reach the hooks under their own names, so the hooks' names are reserved.
+
+    One rule for every step, native or bridged: ``opt(model, grads, grad=g)``
+    would otherwise fail deep inside a hook with "got multiple values for
+    argument 'grad'". (``to_optax`` drops optax's ``grad=``: the hooks have the
+    gradients already.)
+    """
+    for name in RESERVED_EXTRAS:
+        if name in extras:
+            raise TypeError(
+                f"the extra argument {name}= of an optimizer step is reserved: "
+                f"{', '.join(RESERVED_EXTRAS)} name the hooks' own parameters "
+                f"(call_model(grads, *, params), call_param(key, grad, *, param)); "
+                f"pass it under another name (e.g. my_{name}=)"
+            )
 
 
 def overrides_call(opt: Optimizer) -> bool:

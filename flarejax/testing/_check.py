@@ -131,7 +131,11 @@ def check_optimizer(
     ``to_optax``
         ``to_optax(make_opt())``, driven like an optax transformation, gives the
         same parameters as the optimizer itself (``rtol``, ``atol``) over
-        ``steps`` steps. Skipped when optax is missing.
+        ``steps`` steps. As optax transformations do, for a bfloat16 copy of the
+        first model (one step), it returns updates in the gradients' dtype, and
+        its state keeps the structure, shapes, dtypes and weak types ``init``
+        gave it (``lax.cond`` over two states needs that). Skipped when optax is
+        missing.
     ``reference``
         With ``reference=``, the parameters agree with it over ``steps`` steps.
     ``convergence``
@@ -307,6 +311,8 @@ class _Check:
                 if self.on("to_optax"):
                     with self.raising("to_optax", where):
                         self.check_to_optax(name, model, eager)
+                    with self.raising("to_optax", where + " in bfloat16"):
+                        self.check_to_optax_types(name, model)
             if self.on("reference"):
                 with self.raising("reference", where):
                     self.check_reference(name, model, reference, eager)
@@ -614,6 +620,40 @@ class _Check:
                 f"model {name!r}: to_optax and the optimizer itself disagree at parameter "
                 f"{diff[0]!r} after {self.steps} steps: {diff[1]}",
                 diff[0],
+            )
+
+    def check_to_optax_types(self, name: str, model: Any) -> None:
+        """One bridged step on bfloat16: updates in the gradients' dtype, state type kept."""
+        if not self.on("to_optax"):  # optax is missing
+            return
+        from ..optim._optax import to_optax
+
+        runner = Runner(quadratic, self.extras)
+        m = _cast_params(model, jnp.bfloat16)
+        tx = to_optax(self.fresh())
+        state = tx.init(m)
+        grads = runner.grads(m)
+        updates, new = tx.update(grads, state, m, **runner.extras(m, 0, runner.loss_fn))
+        where = f"model {name!r} in bfloat16: to_optax's update"
+        g_keys, g_leaves, _ = flat_keys(grads)
+        u_by_key = dict(zip(*flat_keys(updates)[:2]))
+        for key, g in zip(g_keys, g_leaves):
+            u = u_by_key.get(key)
+            if isinstance(g, ARRAY_TYPES) and isinstance(u, ARRAY_TYPES) and u.dtype != g.dtype:
+                self.fail(
+                    "to_optax",
+                    f"{where} returned a {u.dtype} update for the {g.dtype} gradient of "
+                    f"{key!r} (optax returns updates in the gradients' dtype)",
+                    key,
+                )
+        diff = _signature_difference(state, new)
+        if diff is not None:
+            self.fail(
+                "to_optax",
+                f"{where} changed the state init built at {diff[0]!r}: "
+                f"{diff[1].replace('after a step', 'after update')}; lax.cond over "
+                "the two states fails",
+                None if diff[0] == "<structure>" else diff[0],
             )
 
     def check_reference(self, name: str, model: Any, reference: Any, eager: Any) -> None:

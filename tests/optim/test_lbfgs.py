@@ -211,3 +211,46 @@ def test_lbfgs_without_loss_is_an_error(kwargs, missing):
 def test_lbfgs_invalid_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         flr.optim.LBFGS(**kwargs)
+
+
+# -- optax's names: value_fn= natively, and through to_optax --------------------------
+
+
+def test_lbfgs_to_optax_matches_optax():
+    """Driven as optax.lbfgs is (value=, grad=, value_fn=), with and without line search."""
+    for make, tx, f, start in (
+        (flr.optim.LBFGS, optax.lbfgs(), rosenbrock, ROSEN_START),
+        (
+            lambda: flr.optim.LBFGS(0.1, linesearch=None),
+            optax.lbfgs(0.1, linesearch=None),
+            quadratic,
+            QUAD_START,
+        ),
+    ):
+        expected = optax_trajectory(tx, f, start, 20)
+        actual = optax_trajectory(flr.optim.to_optax(make()), f, start, 20)
+        assert_trajectories_close(actual, expected)
+
+
+def test_lbfgs_takes_value_fn_for_loss_fn():
+    expected = optax_trajectory(optax.lbfgs(), rosenbrock, ROSEN_START, 10)
+    opt, params, actual = flr.optim.LBFGS(), ROSEN_START, []
+    value_and_grad = jax.jit(jax.value_and_grad(rosenbrock))
+    for _ in range(10):
+        value, grad = value_and_grad(params)
+        params = opt(params, grad, loss=value, value_fn=rosenbrock)
+        actual.append(params)
+    assert_trajectories_close(actual, expected)
+    with pytest.raises(TypeError, match="both loss_fn= and value_fn="):
+        opt(params, grad, loss=value, loss_fn=rosenbrock, value_fn=quadratic)
+
+
+def test_from_optax_lbfgs_takes_loss_fn_and_round_trips_value_fn():
+    """loss_fn= reaches optax as value_fn=; and back through to_optax(from_optax(...))."""
+    expected = optax_trajectory(optax.lbfgs(), rosenbrock, ROSEN_START, 10)
+    actual, _ = flarejax_trajectory(
+        lambda: flr.optim.from_optax(optax.lbfgs()), rosenbrock, ROSEN_START, 10, "jit"
+    )
+    assert_trajectories_close(actual, expected)
+    bridged = flr.optim.to_optax(flr.optim.from_optax(optax.lbfgs()))
+    assert_trajectories_close(optax_trajectory(bridged, rosenbrock, ROSEN_START, 10), expected)

@@ -330,6 +330,27 @@ def _() -> str:
     return " | ".join(messages)
 
 
+@check("to_optax")
+def _() -> str:
+    """The bridged state: born sharded like the parameters, and kept so by every update."""
+    model = placed(numpy_model(), LAYOUTS["fsdp"])
+    tx = O.to_optax(O.Adam(1e-2))
+    state = tx.init(model)
+    assert_follows(state, model, "to_optax init")
+    shardings = [x.sharding for x in jax.tree.leaves(state)]
+    # bfloat16 gradients for float32 parameters: the state keeps its dtypes too.
+    grads = jax.tree.map(lambda g: g.astype(jnp.bfloat16), grads_of(model, 0))
+    for when, update in (("eager", tx.update), ("jit", jax.jit(tx.update))):
+        _, new = update(grads, state, model)
+        for s, x, y in zip(shardings, jax.tree.leaves(new), jax.tree.leaves(state)):
+            assert x.dtype == y.dtype, f"{when} update: {x.dtype} != {y.dtype}"
+            assert x.sharding.is_equivalent_to(s, x.ndim), f"{when} update: {x.sharding} != {s}"
+    lowered = jax.jit(tx.init).lower(model).compile().output_shardings
+    for s, x in zip(jax.tree.leaves(lowered), jax.tree.leaves(state)):
+        assert s.is_equivalent_to(x.sharding, x.ndim), f"output_shardings: {s} != {x.sharding}"
+    return "ok"
+
+
 if __name__ == "__main__":
     for name in sys.argv[1:] or CHECKS:
         run(name)

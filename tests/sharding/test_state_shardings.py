@@ -17,7 +17,7 @@ FOLLOW = [
     "follow[tp-Adafactor]",
     "follow_init_in_jit",
 ]
-OTHERS = ["follow_lazy", "same_numbers", "zero", "checkpoint", "bad_placement"]
+OTHERS = ["follow_lazy", "same_numbers", "zero", "checkpoint", "bad_placement", "to_optax"]
 
 
 @pytest.fixture(scope="module")

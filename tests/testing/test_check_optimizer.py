@@ -109,16 +109,7 @@ TABLE = {
     # Unrectified first steps are momentum SGD: Rosenbrock's gradients need a small rate.
     "RAdam": (lambda: O.RAdam(1e-3), {}),
     "RMSProp": (lambda: O.RMSProp(0.01), {}),
-    "ReduceLROnPlateau": (
-        lambda: O.ReduceLROnPlateau(O.Adam(0.05)),
-        {
-            "extras": loss_extras,
-            "skip": {
-                "to_optax": "to_optax's init retries with a stand-in loss on TypeError only, "
-                "and ReduceLROnPlateau raises ValueError without loss= (reported)"
-            },
-        },
-    ),
+    "ReduceLROnPlateau": (lambda: O.ReduceLROnPlateau(O.Adam(0.05)), {"extras": loss_extras}),
     "Rprop": (lambda: O.Rprop(0.01), {}),
     "SGD": (lambda: O.SGD(1e-3, momentum=0.9), {}),
     "SM3": (lambda: O.SM3(0.05), {}),
@@ -513,3 +504,19 @@ def test_silent_float64_under_x64():
             ConformanceError, match=r"\[dtype\].*holds a float64 array 'm.blocks.0.0'"
         ):
             check_optimizer(Float64State, models=NESTED, steps=3, skip=NOT_UNDER_TEST)
+
+
+# -- the bridge's types: to_optax on bfloat16 ------------------------------------------
+
+
+def test_to_optax_state_that_changes_type_fails_to_optax():
+    """A state growing at every step: the bridged state changes type from init to update."""
+    caught_before = ("compile_once", "hyperparameter", "none_grads", "state_dict")
+    skip = {**dict.fromkeys(caught_before, "under test: to_optax"), "convergence": "no"}
+    with pytest.raises(ConformanceError) as info:
+        check_optimizer(GrowingHistory, models=NESTED, steps=3, skip=skip)
+    assert info.value.property == "to_optax", str(info.value)
+    assert "in bfloat16: to_optax's update changed the state init built at 'history'" in str(
+        info.value
+    )
+    assert "float32[0] after init, float32[1] after update" in str(info.value)
