@@ -37,6 +37,7 @@ __all__ = [
     "matches",
     "model_keys",
     "normalize_patterns",
+    "require_match",
 ]
 
 Pattern = str | Sequence[str] | Callable[[str], bool]
@@ -69,6 +70,17 @@ def matches(spec: tuple[str, ...] | Callable[..., Any], key: str) -> bool:
     if scope is not None:
         scope.check(spec)
     return key_matches(spec, key)
+
+
+def require_match(spec: tuple[str, ...] | Callable[..., Any]) -> None:
+    """Inside a step, check that ``spec`` matches some parameter of the model.
+
+    For patterns that :func:`matches` may never meet (a group of ``Partition``
+    shadowed by an earlier one); outside a step, nothing to check against.
+    """
+    scope: _Scope | None = getattr(_local, "scope", None)
+    if scope is not None:
+        scope.check(spec)
 
 
 def check_matches_some(

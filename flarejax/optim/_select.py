@@ -81,4 +81,3 @@ def _nnx_predicate(wrt: Any, owners: list[Any]) -> Callable[..., Any]:
         )
     filters = tuple(wrt) if isinstance(wrt, list) else wrt
     return nnx.filterlib.to_predicate(filters)  # type: ignore[no-any-return]
-
