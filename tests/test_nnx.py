@@ -94,6 +94,8 @@ def test_state_keys_and_state_dict_names_use_the_variable_keys():
     assert sorted(opt.m) == PARAM_KEYS
     assert "m/l1.kernel" in opt.state_dict()
     assert "l1.kernel" in opt.summary(model)
+    # Batch statistics and RNG state are not parameter bytes: Adam's state is twice these.
+    assert flr.optim.state_ratio(opt, model) == pytest.approx(2.0, abs=0.05)
 
 
 def test_nnx_state_gradients_match_by_key():

@@ -19,7 +19,7 @@ from jax.tree_util import PyTreeDef
 from .._tree import flat_model, is_param, nnx_module, nnx_path
 from ._patterns import check_matches_some, key_matches, normalize_patterns
 
-__all__ = ["parameter_keys", "select_params"]
+__all__ = ["default_flags", "parameter_keys", "select_params"]
 
 
 def select_params(
@@ -28,11 +28,7 @@ def select_params(
     """Keys, leaves, treedef, whether each leaf is a parameter, its nnx ``Variable``."""
     keys, leaves, treedef, owners, paths = flat_model(model)
     if wrt is None:
-        nnx_model = any(o is not None for o in owners)
-        flags = [
-            is_param(x) and (_is_nnx_param(o) if nnx_model else True)
-            for x, o in zip(leaves, owners)
-        ]
+        flags = default_flags([is_param(x) for x in leaves], owners)
     elif _is_nnx_filter(wrt):
         predicate = _nnx_predicate(wrt, owners)
         flags = [
@@ -50,6 +46,13 @@ def select_params(
         check_matches_some(spec, candidates, "wrt")
         flags = [is_param(x) and key_matches(spec, k) for k, x in zip(keys, leaves)]
     return keys, leaves, treedef, flags, owners
+
+
+def default_flags(inexact: list[bool], owners: list[Any]) -> list[bool]:
+    """The default rule, given which leaves are inexact arrays and their nnx Variables."""
+    if all(o is None for o in owners):
+        return inexact
+    return [f and _is_nnx_param(o) for f, o in zip(inexact, owners)]
 
 
 def parameter_keys(model: Any, wrt: Any = None) -> list[str]:
