@@ -267,6 +267,27 @@ def test_plain_models_are_not_modified():
     np.testing.assert_array_equal(out["w"], 0.0)
 
 
+def test_an_nnx_state_as_the_model_is_not_modified():
+    # The functional nnx style: a State of the parameters in, a new State out.
+    model = make()
+    _, params, _ = nnx.split(model, nnx.Param, ...)
+    grads = nnx.grad(loss_fn)(model, X, Y)
+    before = arrays(params)
+    new = SGD(0.1)(params, grads)
+    assert_close(before, arrays(params), rtol=0, atol=0)
+    g = np.asarray(grads["l1"]["kernel"][...])
+    np.testing.assert_allclose(arrays(new)["l1.kernel"], before["l1.kernel"] - 0.1 * g, rtol=1e-6)
+
+
+def test_to_optax_inside_nnx_optimizer_sees_nnx_keys():
+    model = make()
+    grads = nnx.grad(loss_fn)(model, X, Y)  # (this forward pass updates the batch stats)
+    before = arrays(model)
+    tx = Chain(Freeze(["*bias", "*scale"]), SGD(0.1)).to_optax()
+    nnx.Optimizer(model, tx, wrt=nnx.Param).update(model, grads)
+    assert _moved(before, arrays(model)) == {"l1.kernel", "l2.kernel"}
+
+
 def test_a_failing_step_changes_neither_model_nor_optimizer():
     model = make()
     opt = AdamW(0.1)
