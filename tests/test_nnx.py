@@ -102,6 +102,13 @@ def test_nnx_state_gradients_match_by_key():
     # A gradient State keyed "l1.kernel" meets a Module keyed "l1.kernel".
     grads = nnx.grad(loss_fn)(make(), X, Y)
     assert sorted(flat_keys(grads)[0]) == PARAM_KEYS
+    # So does the pure dict of that State (no entries for the batch statistics).
+    a, b = make(), make()
+    SGD(0.1)(a, grads)
+    SGD(0.1)(b, nnx.to_pure_dict(grads))
+    assert_close(arrays(a), arrays(b), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"grads has a leaf at 'l3\.kernel'"):
+        SGD(0.1)(b, {**nnx.to_pure_dict(grads), "l3": {"kernel": jnp.ones(2)}})
 
 
 # -- patterns select what the user wrote ---------------------------------------------

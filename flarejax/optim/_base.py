@@ -173,8 +173,8 @@ class Optimizer:
         self, model: Any, grads: Any, extras: dict[str, Any], wrt: Any = None
     ) -> tuple[list[str], list[Any], PyTreeDef, dict[str, Any]]:
         """Run the hooks on ``model``: its keys, leaves, treedef, and the updates by key."""
-        keys, leaves, treedef, flags, _ = select_params(model, wrt)
-        grad_leaves = match_grads(keys, leaves, grads)
+        keys, leaves, treedef, flags, owners = select_params(model, wrt)
+        grad_leaves = match_grads(keys, leaves, grads, [o is not None for o in owners])
         params, g = {}, {}
         for key, leaf, grad, flag in zip(keys, leaves, grad_leaves, flags):
             if flag and not is_no_grad(grad):
