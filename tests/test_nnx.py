@@ -27,6 +27,8 @@ from flarejax.optim import (
     Partition,
 )
 
+# nnx modules are JAX pytrees since flax 0.12.
+pytest.importorskip("flax", minversion="0.12")
 nnx = pytest.importorskip("flax.nnx")
 
 
