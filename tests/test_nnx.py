@@ -195,6 +195,12 @@ def test_no_match_check_covers_plain_models_and_init():
         Masked(SGD(0.1), "x").init(params)
 
 
+def test_a_model_without_parameters_has_nothing_to_match():
+    model = {"n": jnp.arange(3)}
+    out = Masked(SGD(0.1), "x")(model, {"n": None})
+    np.testing.assert_array_equal(out["n"], model["n"])
+
+
 def test_members_of_combinators_see_the_whole_model():
     # "*kernel" matches nothing of the bias group, but does match the model.
     model = make()

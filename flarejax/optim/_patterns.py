@@ -17,7 +17,7 @@ first step (when the keys are known: while it is traced, eagerly or under
 ``jax.jit`` alike). "The model" is the one passed to the outermost call
 (``opt(model, grads)``, ``opt.minimize``, ``opt.init``): a member of a
 ``Chain`` or ``Partition`` sees only some keys, and a pattern of it need only
-match some parameter of the whole model.
+match some parameter of the whole model. A model without parameters is exempt.
 """
 
 from __future__ import annotations
@@ -86,18 +86,19 @@ def require_match(spec: tuple[str, ...] | Callable[..., Any]) -> None:
 def check_matches_some(
     spec: tuple[str, ...] | Callable[..., Any], keys: Sequence[str], name: str | None = None
 ) -> None:
-    """Raise ``ValueError`` naming ``spec`` and a few of ``keys`` if it matches none of them."""
-    if any(key_matches(spec, k) for k in keys):
+    """Raise ``ValueError`` naming ``spec`` and a few of ``keys`` if it matches none of them.
+
+    A model without parameters has nothing to select, and the step changes nothing:
+    no error then.
+    """
+    if not keys or any(key_matches(spec, k) for k in keys):
         return
     name = name or _name_of(spec)
     if callable(spec):
         shown = f"function {getattr(spec, '__qualname__', spec)!r}"
     else:
         shown = f"pattern {spec[0]!r}" if len(spec) == 1 else f"patterns {list(spec)}"
-    if keys:
-        found = f"its parameters' keys are e.g. {list(keys[:6])}"
-    else:
-        found = "the model has no parameter"
+    found = f"its parameters' keys are e.g. {list(keys[:6])}"
     hint = ""
     if not callable(spec) and any(p.endswith(".value") or ".value." in p for p in spec):
         hint = "; the keys of nnx Variables have no '.value' suffix ('l1.kernel')"
