@@ -167,7 +167,7 @@ def test_weight_decay_masks_select_nnx_parameters(opt):
     [
         (lambda: Partition({"*bias": SGD(0.1), "*gamma": SGD(0.1)}), "'\\*gamma'"),
         (lambda: Partition({"*": SGD(0.1), "*gamma": SGD(0.1)}), "'\\*gamma'"),
-        (lambda: Masked(SGD(0.1), "*.weight"), "'\\*.weight'"),
+        (lambda: Masked(SGD(0.1), "*.w"), "'\\*.w'"),
         (lambda: Chain(Freeze("encoder.*"), SGD(0.1)), "'encoder.\\*'"),
         (lambda: Lion(0.1, mask="*kernel.value"), "'\\*kernel.value'"),
     ],
@@ -240,12 +240,24 @@ def test_wrt_on_plain_models_and_bad_wrt():
     out = SGD(1.0)(params, {"w": jnp.ones(3), "b": jnp.ones(3)}, wrt="w")
     np.testing.assert_array_equal(out["w"], 0.0)
     np.testing.assert_array_equal(out["b"], 0.0 * params["b"])
-    with pytest.raises(ValueError, match="wrt: pattern 'k' matches no parameter"):
-        SGD(1.0)(params, params, wrt="k")
+    with pytest.raises(ValueError, match="wrt: pattern 'kk' matches no parameter"):
+        SGD(1.0)(params, params, wrt="kk")
     with pytest.raises(ValueError, match=r"is an nnx filter, but the model holds no flax\.nnx"):
         SGD(1.0)(params, params, wrt=nnx.Param)
     with pytest.raises(TypeError, match=r"OptaxOptimizer\.__call__ takes no wrt="):
         flr.optim.from_optax(optax.sgd(1.0))(params, params, wrt="w")
+
+
+def test_init_builds_state_for_the_params_or_wrt_only():
+    model = make()
+    before = arrays(model)
+    opt = AdamW(0.1)
+    opt.init(model)
+    assert sorted(opt.m) == PARAM_KEYS
+    opt = AdamW(0.1)
+    opt.init(model, wrt="l2.*")
+    assert sorted(opt.m) == ["l2.bias", "l2.kernel"]
+    assert_close(before, arrays(model), rtol=0, atol=0)  # AdamW's decay moved nothing
 
 
 def test_wrt_batch_stat_selects_it_explicitly():

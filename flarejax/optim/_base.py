@@ -237,15 +237,16 @@ class Optimizer:
 
     @model_entry(0, "none")
     @functional_method(0)
-    def init(self, model: Any, **extras: Any) -> None:
+    def init(self, model: Any, *, wrt: Any = None, **extras: Any) -> None:
         """Build now the state that the first step would build lazily.
 
         The values are those the lazy build produces (whatever the build
         writes, not only zeros), with the dtypes and weak types that the step
         itself returns, so that a jitted step compiles exactly once afterwards.
-        ``extras`` are passed to the hooks as in a step (e.g. ``loss=``).
+        ``extras`` are passed to the hooks as in a step (e.g. ``loss=``);
+        ``wrt`` selects the parameters as in ``__call__``. The model is not modified.
         """
-        prebuild_state(self, model, extras)
+        prebuild_state(self, model, extras if wrt is None else {**extras, "wrt": wrt})
 
     # -- hyperparameters -----------------------------------------------------------
 

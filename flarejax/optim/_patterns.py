@@ -94,6 +94,7 @@ def check_matches_some(
     if not keys or any(key_matches(spec, k) for k in keys):
         return
     name = name or _name_of(spec)
+    prefix = f"{name}: " if name else ""
     if callable(spec):
         shown = f"function {getattr(spec, '__qualname__', spec)!r}"
     else:
@@ -103,7 +104,7 @@ def check_matches_some(
     if not callable(spec) and any(p.endswith(".value") or ".value." in p for p in spec):
         hint = "; the keys of nnx Variables have no '.value' suffix ('l1.kernel')"
     raise ValueError(
-        f"{name}: {shown} matches no parameter of the model; {found}{hint}. "
+        f"{prefix}{shown} matches no parameter of the model; {found}{hint}. "
         "Fix the pattern, or remove it if this model has no such parameter"
     )
 
@@ -128,23 +129,25 @@ def model_keys(keys: Callable[[], Sequence[str]]) -> Iterator[None]:
 
 _local = threading.local()
 
-# The argument name of each normalized spec, for the messages of errors raised
-# later, at the first step. Bounded: specs are few, made when optimizers are built.
-_NAMES: dict[Any, str] = {}
+# The argument names under which each normalized spec was given, for the
+# messages of errors raised later, at the first step (the name is shown only if
+# it is the spec's only one). Bounded: specs are few, made when optimizers are built.
+_NAMES: dict[Any, set[str]] = {}
 
 
 def _named(spec: Any, name: str) -> Any:
     with contextlib.suppress(TypeError):
-        if len(_NAMES) < 4096:
-            _NAMES.setdefault(spec, name)
+        if spec in _NAMES or len(_NAMES) < 4096:
+            _NAMES.setdefault(spec, set()).add(name)
     return spec
 
 
-def _name_of(spec: Any) -> str:
+def _name_of(spec: Any) -> str | None:
     try:
-        return _NAMES.get(spec, "pattern")
+        names = _NAMES.get(spec, set())
     except TypeError:
-        return "pattern"
+        return None
+    return next(iter(names)) if len(names) == 1 else None
 
 
 class _Scope:
