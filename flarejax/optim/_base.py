@@ -14,17 +14,22 @@ from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
 from .._compile import functional_method
-from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
+from .._tree import ARRAY_TYPES, is_no_grad
 from . import _pytree
 from ._checks import constructing, hyperparameter_names, under_construction, validate
+from ._entry import model_entry
 from ._grads import match_grads
 from ._init import prebuild_state
+from ._patterns import model_keys
+from ._select import select_params
 from ._substep import substep
 
 __all__ = ["Optimizer"]
 
 # Methods run as one compiled call when called eagerly, and where their model is.
 _FUNCTIONAL = {"__call__": 0, "minimize": 1, "init": 0}
+# Where the new model is in their result (an nnx Module is updated in place).
+_RETURNS: dict[str, Any] = {"__call__": "model", "minimize": "pair", "init": "none"}
 
 
 class _Specs:
@@ -112,8 +117,13 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         for name, model_pos in _FUNCTIONAL.items():
             method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "__flarejax_functional__", False):
-                setattr(cls, name, functional_method(model_pos)(method))
+            if method is None:
+                continue
+            if not getattr(method, "__flarejax_functional__", False):
+                method = functional_method(model_pos)(method)
+            if not getattr(method, "__flarejax_entry__", False):
+                method = model_entry(model_pos, _RETURNS[name])(method)
+            setattr(cls, name, method)
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "__flarejax_recorded__", False):
             cls.__init__ = _recording_init(init)  # type: ignore[method-assign]
@@ -155,14 +165,23 @@ class Optimizer:
         """The update subtracted from the parameter ``key``. Default: the gradient."""
         return grad
 
+    @model_entry(0, "model")
     @functional_method(0)
-    def __call__(self, model: Any, grads: Any, **extras: Any) -> Any:
+    def __call__(self, model: Any, grads: Any, *, wrt: Any = None, **extras: Any) -> Any:
         """Apply one step: return the updated model and advance the optimizer's state.
 
         ``grads`` has the model's structure; ``None`` (or float0) leaves mean
         "no update". Extra keyword arguments (e.g. ``loss=``) reach both hooks.
+
+        The parameters are the inexact array leaves of ``model``; in a model
+        holding flax.nnx ``Variable`` objects, those of ``nnx.Param`` variables
+        only (batch statistics, RNG state are never updated). ``grads`` may then
+        be the ``State`` that ``nnx.grad`` returns. ``wrt`` selects the
+        parameters explicitly: an nnx filter, or a key pattern or predicate.
+        An nnx ``Module`` is updated in place (as by ``nnx.Optimizer.update``)
+        and returned itself; other models are never modified: a new one is returned.
         """
-        keys, leaves, treedef, updates = self._hook_updates(model, grads, extras)
+        keys, leaves, treedef, updates = self._hook_updates(model, grads, extras, wrt)
         params = dict(zip(keys, leaves))
         new_leaves = [
             leaf if updates.get(key) is None else _subtract(params[key], updates[key])
@@ -171,20 +190,24 @@ class Optimizer:
         return tree_unflatten(treedef, new_leaves)
 
     def _hook_updates(
-        self, model: Any, grads: Any, extras: dict[str, Any]
+        self, model: Any, grads: Any, extras: dict[str, Any], wrt: Any = None
     ) -> tuple[list[str], list[Any], PyTreeDef, dict[str, Any]]:
         """Run the hooks on ``model``: its keys, leaves, treedef, and the updates by key."""
-        keys, leaves, treedef = flat_keys(model)
-        grad_leaves = match_grads(keys, leaves, grads)
+        keys, leaves, treedef, flags, owners = select_params(model, wrt)
+        grad_leaves = match_grads(keys, leaves, grads, [o is not None for o in owners])
         params, g = {}, {}
-        for key, leaf, grad in zip(keys, leaves, grad_leaves):
-            if is_param(leaf) and not is_no_grad(grad):
+        for key, leaf, grad, flag in zip(keys, leaves, grad_leaves, flags):
+            if flag and not is_no_grad(grad):
                 params[key], g[key] = leaf, grad
         self._check_specs(params)
-        return keys, leaves, treedef, substep(self, g, params, extras, through_call=False)
+        selected = [k for k, f in zip(keys, flags) if f]
+        with model_keys(lambda: selected):
+            updates = substep(self, g, params, extras, through_call=False)
+        return keys, leaves, treedef, updates
 
     # -- conveniences built on the hooks -----------------------------------------
 
+    @model_entry(1, "pair")
     @functional_method(1)
     def minimize(
         self,
@@ -192,40 +215,58 @@ class Optimizer:
         model: Any,
         *args: Any,
         has_aux: bool = False,
+        wrt: Any = None,
         **extras: Any,
     ) -> tuple[Any, Any]:
         """One training step: ``model, loss = opt.minimize(loss_fn, model, *args)``.
 
         Differentiates ``loss_fn(model, *args)`` with respect to the model's
-        parameters (its inexact array leaves), applies the update with
-        ``loss=`` passed to the hooks, and returns the new model and the value
-        of ``loss_fn`` (``(loss, aux)`` with ``has_aux=True``). Eagerly, the
-        gradient and the update run as one compiled call, cached per
-        ``loss_fn``: pass the same function every step.
+        parameters (chosen as in ``__call__``, ``wrt`` included), applies the
+        update with ``loss=`` passed to the hooks, and returns the new model and
+        the value of ``loss_fn`` (``(loss, aux)`` with ``has_aux=True``).
+        Eagerly, the gradient and the update run as one compiled call, cached
+        per ``loss_fn``: pass the same function every step.
+
+        With a flax.nnx model, what the forward pass writes into variables that
+        are not parameters (BatchNorm's running statistics in training mode,
+        RNG counts) is kept, as ``nnx.value_and_grad`` keeps it; an nnx
+        ``Module`` is updated in place and returned itself.
         """
-        leaves, treedef = tree_flatten(model)
-        mask = [is_param(x) for x in leaves]
+        _, leaves, treedef, mask, owners = select_params(model, wrt)
+        # Arrays of nnx variables that are not parameters: the forward pass may write them.
+        written = [
+            o is not None and not m and isinstance(x, ARRAY_TYPES)
+            for x, m, o in zip(leaves, mask, owners)
+        ]
 
         def loss_of(params: list[Any]) -> Any:
             full = [p if m else x for p, m, x in zip(params, mask, leaves)]
-            return loss_fn(tree_unflatten(treedef, full), *args)
+            inner = tree_unflatten(treedef, full)
+            out = loss_fn(inner, *args)
+            value, aux = out if has_aux else (out, None)
+            return value, (aux, _written_leaves(inner, treedef, written))
 
         params = [x if m else None for x, m in zip(leaves, mask)]
-        value, grads = jax.value_and_grad(loss_of, has_aux=has_aux)(params)
-        loss = value[0] if has_aux else value
-        model = self(model, tree_unflatten(treedef, grads), loss=loss, **extras)
-        return model, value
+        (loss, (aux, after)), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
+        if after is not None:
+            it = iter(after)
+            model = tree_unflatten(treedef, [next(it) if w else x for x, w in zip(leaves, written)])
+        select = {} if wrt is None else {"wrt": wrt}
+        model = self(model, tree_unflatten(treedef, grads), loss=loss, **select, **extras)
+        return model, ((loss, aux) if has_aux else loss)
 
+    @model_entry(0, "none")
     @functional_method(0)
-    def init(self, model: Any, **extras: Any) -> None:
+    def init(self, model: Any, *, wrt: Any = None, **extras: Any) -> None:
         """Build now the state that the first step would build lazily.
 
         The values are those the lazy build produces (whatever the build
         writes, not only zeros), with the dtypes and weak types that the step
         itself returns, so that a jitted step compiles exactly once afterwards.
-        ``extras`` are passed to the hooks as in a step (e.g. ``loss=``).
+        ``extras`` are passed to the hooks as in a step (e.g. ``loss=``);
+        ``wrt`` selects the parameters as in ``__call__``. The model is not modified.
         """
-        prebuild_state(self, model, extras)
+        prebuild_state(self, model, extras if wrt is None else {**extras, "wrt": wrt})
 
     # -- hyperparameters -----------------------------------------------------------
 
@@ -433,6 +474,19 @@ def _register(cls: type) -> None:
 
 
 _register(Optimizer)
+
+
+def _written_leaves(model: Any, treedef: PyTreeDef, written: list[bool]) -> list[Any] | None:
+    """The leaves of ``model`` marked ``written``, as the forward pass left them.
+
+    ``None`` when nothing is marked or the forward pass changed the structure.
+    """
+    if not any(written):
+        return None
+    leaves, now = tree_flatten(model)
+    if now != treedef:
+        return None
+    return [x for x, w in zip(leaves, written) if w]
 
 
 def _subtract(param: jax.Array, update: Any) -> jax.Array:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from jax.tree_util import tree_flatten_with_path
-
-from .._tree import ARRAY_TYPES, is_no_grad, is_param, key_of
+from .._tree import ARRAY_TYPES, flat_model, is_no_grad, is_param
 
 __all__ = ["match_grads"]
 
 
-def match_grads(keys: list[str], leaves: list[Any], grads: Any) -> list[Any]:
+def match_grads(
+    keys: list[str], leaves: list[Any], grads: Any, optional: list[bool] | None = None
+) -> list[Any]:
     """The gradient of each model leaf, in the model's leaf order.
 
     ``grads`` must have the model's keys. ``None`` stands for "no gradient" at a
     leaf or for a whole subtree (as ``equinox.filter_grad`` and
-    ``jax.grad(..., allow_int=True)`` produce).
+    ``jax.grad(..., allow_int=True)`` produce). Gradients held by nnx
+    ``Variable`` objects (the ``State`` that ``nnx.grad`` returns) may leave out
+    any leaf, which then gets none: ``nnx.grad`` differentiates the
+    ``nnx.Param`` variables only, and a filtered state holds what it selects.
+    So may any leaf marked ``optional`` (those of an nnx model's Variables, for
+    gradients given as a pure dict).
     """
     if grads is None and any(is_param(x) for x in leaves):
         # Would be "no gradient anywhere": a step that only advances the counters.
@@ -24,14 +29,16 @@ def match_grads(keys: list[str], leaves: list[Any], grads: Any) -> list[Any]:
             "grads is None: pass the gradients, a tree with the model's structure "
             "(e.g. jax.grad(loss_fn)(model)); to skip a step, do not call the optimizer"
         )
-    with_path, _ = tree_flatten_with_path(grads, is_leaf=lambda x: x is None)
-    by_key = {key_of(p): g for p, g in with_path}
+    g_keys, g_leaves, _, owners, _ = flat_model(grads, is_leaf=lambda x: x is None)
+    by_key = dict(zip(g_keys, g_leaves))
+    filtered = any(o is not None for o in owners)
     none_prefixes = [k for k, g in by_key.items() if g is None]
     out = []
-    for key, leaf in zip(keys, leaves):
+    optional = optional or [False] * len(keys)
+    for key, leaf, opt in zip(keys, leaves, optional):
         if key in by_key:
             grad = by_key.pop(key)
-        elif any(_covers(prefix, key) for prefix in none_prefixes):
+        elif filtered or opt or any(_covers(prefix, key) for prefix in none_prefixes):
             grad = None
         elif any(k.startswith(key + ".") for k in by_key):
             inner = [k for k in by_key if k.startswith(key + ".")]

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 
 from ._base import Optimizer
-from ._patterns import Pattern, matches, normalize_patterns
+from ._patterns import Pattern, matches, normalize_patterns, require_match
 from ._substep import substep
 
 __all__ = ["Partition"]
@@ -73,6 +73,8 @@ class Partition(Optimizer):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
     ) -> dict[str, jax.Array | None]:
+        for spec in self.patterns:  # also those that an earlier group shadows
+            require_match(spec)
         group = {k: self.group_of(k) for k in grads}
         members = [*self.opts, self.default] if self.default is not None else list(self.opts)
         out: dict[str, jax.Array | None] = dict.fromkeys(grads)

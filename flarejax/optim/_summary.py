@@ -17,8 +17,9 @@ import jax
 import numpy as np
 from jax.tree_util import DictKey, GetAttrKey, SequenceKey, keystr, tree_flatten_with_path
 
-from .._tree import ARRAY_TYPES, is_param
+from .._tree import ARRAY_TYPES, flat_model, is_param
 from ._base import Optimizer
+from ._select import default_flags
 
 # Arrays, and their abstract stand-ins: ``jax.eval_shape`` of a function that
 # builds and inits an optimizer measures its state without allocating it.
@@ -72,14 +73,19 @@ def state_bytes(opt: Optimizer) -> int:
 
 
 def param_bytes(model: Any) -> int:
-    """The bytes of ``model``'s parameters (its inexact array leaves)."""
-    return sum(
-        math.prod(x.shape) * x.dtype.itemsize
-        for x in jax.tree_util.tree_leaves(model)
-        if is_param(x)
+    """The bytes of ``model``'s parameters (its inexact array leaves; nnx: ``nnx.Param``)."""
+    _, leaves, _, owners, _ = flat_model(model)
+    inexact = [
+        is_param(x)
         or (
             isinstance(x, jax.ShapeDtypeStruct) and jax.numpy.issubdtype(x.dtype, jax.numpy.inexact)
         )
+        for x in leaves
+    ]
+    return sum(
+        math.prod(x.shape) * x.dtype.itemsize
+        for x, f in zip(leaves, default_flags(inexact, owners))
+        if f
     )
 
 

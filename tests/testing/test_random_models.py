@@ -36,7 +36,8 @@ OPTIMIZERS = {
     "Adafactor": lambda: O.Adafactor(0.05),
     "Lion": lambda: O.Lion(0.01),
     "MultiSteps": lambda: O.MultiSteps(O.Adam(0.05), 2),
-    "Partition": lambda: O.Partition({"*a*": O.Adam(0.05)}, default=O.SGD(0.01)),
+    # A group's pattern must match some parameter of the model: "*" matches any.
+    "Partition": lambda: O.Partition({"*": O.Adam(0.05)}, default=O.SGD(0.01)),
 }
 LIGHT = {
     "state_dict": "covered per optimizer in test_check_optimizer.py",
