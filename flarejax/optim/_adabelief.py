@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 
 __all__ = ["AdaBelief"]
 
@@ -79,9 +80,9 @@ class AdaBelief(Optimizer):
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
             self.m[key] = jnp.zeros_like(grad)
-            self.s[key] = jnp.zeros_like(grad)
+            self.s[key] = real_like(grad)  # |g - m|^2 is real
         self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.s[key] = self.b2 * self.s[key] + (1 - self.b2) * (grad - self.m[key]) ** 2
+        self.s[key] = self.b2 * self.s[key] + (1 - self.b2) * abs_sq(grad - self.m[key])
         self.s[key] = self.s[key] + self.eps_root
         if self.nesterov:
             m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["Adan"]
@@ -94,14 +95,15 @@ class Adan(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            for state in (self.m, self.v, self.n, self.prev_grad):
+            for state in (self.m, self.v, self.prev_grad):
                 state[key] = jnp.zeros_like(grad)
+            self.n[key] = real_like(grad)  # |.|^2 is real, for complex g too
         # No previous gradient at the first step: its difference counts as zero.
         diff = jnp.where(self.t == 1, jnp.zeros_like(grad), grad - self.prev_grad[key])
         self.prev_grad[key] = grad
         self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
         self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * diff
-        self.n[key] = self.b3 * self.n[key] + (1 - self.b3) * (grad + (1 - self.b2) * diff) ** 2
+        self.n[key] = self.b3 * self.n[key] + (1 - self.b3) * abs_sq(grad + (1 - self.b2) * diff)
         m_hat = self.m[key] / (1 - self.b1**self.t)
         v_hat = self.v[key] / (1 - self.b2**self.t)
         n_hat = self.n[key] / (1 - self.b3**self.t)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import norm
 
 __all__ = ["LARS"]
 
@@ -81,7 +82,7 @@ class LARS(Optimizer):
         if key not in self.trace:
             self.trace[key] = jnp.zeros_like(grad)
         grad = grad + self.current(self.weight_decay) * param
-        param_norm, grad_norm = jnp.linalg.norm(param), jnp.linalg.norm(grad)
+        param_norm, grad_norm = norm(param), norm(grad)
         ratio = self.trust_coefficient * param_norm / (grad_norm + self.eps)
         # A zero norm (fresh zero-initialised bias, vanishing gradient) means no trust signal.
         ratio = jnp.where((param_norm == 0) | (grad_norm == 0), jnp.ones((), param.dtype), ratio)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import norm
 
 __all__ = ["NovoGrad"]
 
@@ -82,8 +83,8 @@ class NovoGrad(Optimizer):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
             self.m[key] = jnp.zeros_like(grad)
-            self.v[key] = jnp.zeros((), grad.dtype)
-        sq_norm = jnp.linalg.norm(grad) ** 2
+            self.v[key] = jnp.zeros((), jnp.real(grad).dtype)  # ||g||^2 is real
+        sq_norm = norm(grad) ** 2  # as optax: the square of the norm, not a sum of squares
         # The first step starts v at ||g||^2 rather than decaying it from zero.
         self.v[key] = jnp.where(
             self.t == 1, sq_norm, self.b2 * self.v[key] + (1 - self.b2) * sq_norm

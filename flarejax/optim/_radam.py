@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from ._adam import Adam
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq
 
 __all__ = ["RAdam"]
 
@@ -80,7 +81,7 @@ class RAdam(Adam):
         """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`)."""
         self._build(key, grad)
         self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         if self.nesterov:
             m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
                 grad / (1 - self.b1**self.t)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 
 __all__ = ["RMSProp"]
 
@@ -18,7 +19,7 @@ class RMSProp(Optimizer):
 
     .. math::
 
-        \nu_t &= \rho\, \nu_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        \nu_t &= \rho\, \nu_{t-1} + (1 - \rho)\, |g_t|^2, \qquad
         \mu_t = \rho\, \mu_{t-1} + (1 - \rho)\, g_t \quad\text{(centered only)} \\
         u_t &= \eta\, g_t / \sqrt{\nu_t - \mu_t^2 + \varepsilon}
             \quad\text{(} \mu_t = 0 \text{ unless centered)} \\
@@ -99,7 +100,7 @@ class RMSProp(Optimizer):
 
     def _build(self, key: str, grad: jax.Array) -> None:
         if key not in self.nu:
-            self.nu[key] = jnp.full_like(grad, self.initial_scale)
+            self.nu[key] = real_like(grad, self.initial_scale)  # |g|^2 is real
             if self.centered:
                 self.mu[key] = jnp.zeros_like(grad)
             if self.momentum is not None:
@@ -110,11 +111,11 @@ class RMSProp(Optimizer):
         decay = self.decay
         # 1 - decay**t in float32: in bfloat16 it would round to 0 for small t.
         correction = (1 - decay**self.t).astype(grad.dtype) if self.bias_correction else 1
-        self.nu[key] = (1 - decay) * grad**2 + decay * self.nu[key]
+        self.nu[key] = (1 - decay) * abs_sq(grad) + decay * self.nu[key]
         variance = self.nu[key] / correction
         if self.centered:
             self.mu[key] = (1 - decay) * grad + decay * self.mu[key]
-            variance = variance - (self.mu[key] / correction) ** 2
+            variance = variance - abs_sq(self.mu[key] / correction)
         if self.eps_in_sqrt:
             scale = jax.lax.rsqrt(variance + self.eps)
         else:

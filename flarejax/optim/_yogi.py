@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 
 __all__ = ["Yogi"]
 
@@ -17,12 +18,12 @@ _INITIAL_ACCUMULATOR = 1e-6
 
 
 class Yogi(Optimizer):
-    r"""Yogi: Adam whose second moment moves by at most :math:`(1 - \beta_2)\, g_t^2` a step.
+    r"""Yogi: Adam whose second moment moves by at most :math:`(1 - \beta_2)\, |g_t|^2` a step.
 
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
-        v_t &= v_{t-1} - (1 - \beta_2)\, \operatorname{sign}(v_{t-1} - g_t^2)\, g_t^2 \\
+        v_t &= v_{t-1} - (1 - \beta_2)\, \operatorname{sign}(v_{t-1} - |g_t|^2)\, |g_t|^2 \\
         \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
             {\sqrt{v_t / (1 - \beta_2^t)} + \varepsilon}
 
@@ -66,8 +67,8 @@ class Yogi(Optimizer):
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
             self.m[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR)
-            self.v[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR)
-        g2 = grad**2
+            self.v[key] = real_like(grad, _INITIAL_ACCUMULATOR)  # |g|^2 is real
+        g2 = abs_sq(grad)
         self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
         self.v[key] = self.v[key] - (1 - self.b2) * jnp.sign(self.v[key] - g2) * g2
         m_hat = self.m[key] / (1 - self.b1**self.t)
