@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["RMSProp"]
 
@@ -55,6 +56,9 @@ class RMSProp(Optimizer):
         Use Nesterov momentum.
     bias_correction : bool
         Divide the running averages by :math:`1 - \rho^t`.
+    accumulator_dtype : dtype, optional
+        The dtype of the momentum buffer :math:`v` (default: the gradient's),
+        e.g. ``jnp.float32`` for bfloat16 parameters, as in ``optax.sgd``.
 
     References
     ----------
@@ -74,6 +78,7 @@ class RMSProp(Optimizer):
         momentum: float | None = None,
         nesterov: bool = False,
         bias_correction: bool = False,
+        accumulator_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("decay", decay, 0, 1)
@@ -89,6 +94,7 @@ class RMSProp(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.bias_correction = bias_correction
+        self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.nu: dict[str, jax.Array] = {}
         self.mu: dict[str, jax.Array] = {}
         self.trace: dict[str, jax.Array] = {}
@@ -104,7 +110,8 @@ class RMSProp(Optimizer):
             if self.centered:
                 self.mu[key] = jnp.zeros_like(grad)
             if self.momentum is not None:
-                self.trace[key] = jnp.zeros_like(grad)
+                dtype = moment_dtype(self.accumulator_dtype, grad)
+                self.trace[key] = jnp.zeros_like(grad, dtype=dtype)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         self._build(key, grad)
@@ -124,7 +131,9 @@ class RMSProp(Optimizer):
         if self.momentum is None:
             return update
         # As in optax, the learning rate is inside the momentum buffer.
-        self.trace[key] = update + self.momentum * self.trace[key]
+        # The step uses the momentum before it is stored in accumulator_dtype, as optax.sgd.
+        trace = update + self.momentum * self.trace[key]
+        self.trace[key] = trace.astype(self.trace[key].dtype)
         if self.nesterov:
-            return update + self.momentum * self.trace[key]
-        return self.trace[key]
+            return update + self.momentum * trace
+        return trace

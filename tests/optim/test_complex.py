@@ -123,3 +123,20 @@ def test_complex_error_names_the_parameter_before_any_state():
     with pytest.raises(TypeError, match=r"SM3 does not support complex.*'layer.w' is complex64"):
         opt(params, params)
     assert opt.accumulators == {}
+
+
+def test_a_real_momentum_dtype_keeps_complex_momenta_complex():
+    """``accumulator_dtype=float32`` on complex64 parameters: a complex64 momentum.
+
+    (optax casts the momentum to the dtype given, dropping the imaginary part;
+    its complex64 run is the reference.)
+    """
+    opt = O.SGD(0.1, momentum=0.9, accumulator_dtype=jnp.float32)
+    actual = _flarejax(opt, jnp.complex64, jit=True)
+    tx = optax.sgd(0.1, momentum=0.9, accumulator_dtype=jnp.complex64)
+    expected = _optax(tx, jnp.complex64)
+    for key in ("v", "w"):
+        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-5, atol=1e-6)
+    opt = O.Adam(0.1, mu_dtype=jnp.bfloat16)
+    opt({"v": jnp.ones(2, jnp.complex64)}, {"v": jnp.ones(2, jnp.complex64)})
+    assert opt.m["v"].dtype == jnp.complex64 and opt.v["v"].dtype == jnp.float32
