@@ -5,7 +5,9 @@ constructor arguments under which the optimizer lowers both objectives of the
 ``convergence`` property. Gradient transforms run in a ``Chain`` before plain
 ``SGD`` (whose step compiles fast, and which keeps no state of its own), wrappers
 around ``Adam`` (so that the wrapped optimizer has state to keep right). Rows that
-skip a property say why. The second half proves that each property can fail:
+skip a property say why. ``COMPLEX`` is the table's complex column: every row
+again on a complex model, against its reference, or raising where the optimizer
+cannot take complex parameters. The second half proves that each property can fail:
 one deliberately broken optimizer per property, and the property each is caught
 by.
 """
@@ -209,7 +211,7 @@ COMPLEX = {
     "Muon": optax.contrib.muon(0.02),
     "NAdam": optax.nadam(0.05),
     "NAdamW": optax.nadamw(0.05),
-    "NoisySGD": optax.noisy_sgd(1e-3),
+    "NoisySGD": optax.noisy_sgd(1e-3, key=0),
     "NovoGrad": optax.novograd(0.05),
     "OptaxOptimizer": optax.adam(0.05),
     "OptimisticGD": optax.optimistic_gradient_descent(2e-4),
