@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["AdaBelief"]
 
@@ -40,6 +42,9 @@ class AdaBelief(Optimizer):
         :math:`\varepsilon_{root}`, added to :math:`s_t` at every step.
     nesterov : bool
         Use Nesterov momentum.
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -56,6 +61,7 @@ class AdaBelief(Optimizer):
         eps_root: float = 1e-16,
         *,
         nesterov: bool = False,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -68,6 +74,7 @@ class AdaBelief(Optimizer):
         self.eps = eps
         self.eps_root = eps_root
         self.nesterov = nesterov
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.s: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
@@ -78,10 +85,11 @@ class AdaBelief(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad)
-            self.s[key] = jnp.zeros_like(grad)
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.s[key] = self.b2 * self.s[key] + (1 - self.b2) * (grad - self.m[key]) ** 2
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.s[key] = real_like(grad)  # |g - m|^2 is real
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
+        s = self.b2 * self.s[key] + (1 - self.b2) * abs_sq(grad - self.m[key])
+        self.s[key] = s.astype(self.s[key].dtype)
         self.s[key] = self.s[key] + self.eps_root
         if self.nesterov:
             m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (

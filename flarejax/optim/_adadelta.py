@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 
 __all__ = ["Adadelta"]
 
@@ -19,7 +20,7 @@ class Adadelta(Optimizer):
     .. math::
 
         g_t &\leftarrow g_t + \lambda\, \theta_{t-1} \\
-        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1 - \rho)\, g_t^2 \\
+        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1 - \rho)\, |g_t|^2 \\
         \Delta_t &= \sqrt{E[\Delta^2]_{t-1} + \varepsilon} \,/\, \sqrt{E[g^2]_t + \varepsilon}
             \; g_t \\
         E[\Delta^2]_t &= \rho\, E[\Delta^2]_{t-1} + (1 - \rho)\, \Delta_t^2 \\
@@ -29,6 +30,8 @@ class Adadelta(Optimizer):
     (whose default learning rate is 1.0). With ``learning_rate=None`` the step is
     :math:`\Delta_t` itself (:math:`\eta = 1`, as in the paper); optax 0.2.8 then
     leaves out its sign flip and *ascends* the gradient.
+    For complex parameters the averages are of :math:`|g_t|^2` and
+    :math:`|\Delta_t|^2` (real); optax 0.2.8 squares without conjugating there.
 
     Parameters
     ----------
@@ -71,13 +74,14 @@ class Adadelta(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.e_g:
-            self.e_g[key] = jnp.zeros_like(grad)
-            self.e_x[key] = jnp.zeros_like(grad)
+            # Averages of |g|^2 and |delta|^2: real, for complex parameters too.
+            self.e_g[key] = real_like(grad)
+            self.e_x[key] = real_like(grad)
         grad = grad + self.current(self.weight_decay) * param
         rho, eps = self.rho, self.eps
-        self.e_g[key] = (1 - rho) * grad**2 + rho * self.e_g[key]
+        self.e_g[key] = (1 - rho) * abs_sq(grad) + rho * self.e_g[key]
         delta = jnp.sqrt(self.e_x[key] + eps) / jnp.sqrt(self.e_g[key] + eps) * grad
-        self.e_x[key] = (1 - rho) * delta**2 + rho * self.e_x[key]
+        self.e_x[key] = (1 - rho) * abs_sq(delta) + rho * self.e_x[key]
         if self.learning_rate is None:
             return delta
         return self.current(self.learning_rate) * delta

@@ -10,6 +10,8 @@ import numpy as np
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Adafactor"]
 
@@ -19,19 +21,19 @@ class Adafactor(Optimizer):
 
     For a matrix gradient (the two largest axes of an array with at least two,
     both of size ``min_dim_size_to_factor`` or more) only row and column means
-    of :math:`g_t^2` are kept:
+    of :math:`|g_t|^2` are kept:
 
     .. math::
 
         \hat\beta_t &= 1 - t^{-c} \\
         R_t &= \hat\beta_t R_{t-1}
-            + (1 - \hat\beta_t)\, \operatorname{mean}_{cols}(g_t^2 + \epsilon_1) \\
+            + (1 - \hat\beta_t)\, \operatorname{mean}_{cols}(|g_t|^2 + \epsilon_1) \\
         C_t &= \hat\beta_t C_{t-1}
-            + (1 - \hat\beta_t)\, \operatorname{mean}_{rows}(g_t^2 + \epsilon_1) \\
+            + (1 - \hat\beta_t)\, \operatorname{mean}_{rows}(|g_t|^2 + \epsilon_1) \\
         u_t &= g_t \,/\, \sqrt{R_t C_t^\top / \operatorname{mean}(R_t)}
 
     Other parameters keep a full :math:`V_t = \hat\beta_t V_{t-1} + (1 -
-    \hat\beta_t)(g_t^2 + \epsilon_1)` and :math:`u_t = g_t / \sqrt{V_t}`. Then
+    \hat\beta_t)(|g_t|^2 + \epsilon_1)` and :math:`u_t = g_t / \sqrt{V_t}`. Then
     :math:`u_t` is divided by :math:`\max(1, \operatorname{RMS}(u_t)/d)`, scaled by
     :math:`\eta` and by :math:`\max(\operatorname{RMS}(\theta_{t-1}), 10^{-3})`,
     averaged with ``momentum`` and added to :math:`\lambda\, \theta_{t-1}`:
@@ -102,7 +104,7 @@ class Adafactor(Optimizer):
         self.clipping_threshold = clipping_threshold
         self.momentum = momentum
         # Its name, so that it is static in the PyTree (a dtype class would pass for a schedule).
-        self.dtype_momentum = jnp.dtype(dtype_momentum).name
+        self.dtype_momentum = as_mu_dtype(dtype_momentum, "dtype_momentum")
         self.weight_decay_rate = weight_decay_rate
         self.eps = eps
         self.factored = factored
@@ -130,19 +132,20 @@ class Adafactor(Optimizer):
         dims = self.factored_dims(grad.shape)
         steps = jnp.asarray(self.t, jnp.int32) - self.decay_offset
         decay = 1.0 - steps.astype(jnp.float32) ** (-self.decay_rate)
-        grad_sqr = grad**2 + self.eps
+        grad_sqr = abs_sq(grad) + self.eps  # real, for complex g too
+        real = jnp.real(grad).dtype
         if dims is None:
             if key not in self.v:
-                self.v[key] = jnp.zeros_like(grad)
-            self.v[key] = (decay * self.v[key] + (1.0 - decay) * grad_sqr).astype(grad.dtype)
+                self.v[key] = real_like(grad)
+            self.v[key] = (decay * self.v[key] + (1.0 - decay) * grad_sqr).astype(real)
             return grad * self.v[key] ** -0.5
         d_row, d_col = dims  # rows are indexed along d_row; averaging runs along d_col
         if key not in self.v_row:
-            self.v_row[key] = jnp.zeros(tuple(np.delete(grad.shape, d_col)), grad.dtype)
-            self.v_col[key] = jnp.zeros(tuple(np.delete(grad.shape, d_row)), grad.dtype)
+            self.v_row[key] = jnp.zeros(tuple(np.delete(grad.shape, d_col)), real)
+            self.v_col[key] = jnp.zeros(tuple(np.delete(grad.shape, d_row)), real)
         v_row = decay * self.v_row[key] + (1.0 - decay) * grad_sqr.mean(axis=d_col)
         v_col = decay * self.v_col[key] + (1.0 - decay) * grad_sqr.mean(axis=d_row)
-        self.v_row[key], self.v_col[key] = v_row.astype(grad.dtype), v_col.astype(grad.dtype)
+        self.v_row[key], self.v_col[key] = v_row.astype(real), v_col.astype(real)
         row_axis = d_row - 1 if d_row > d_col else d_row
         row_mean = self.v_row[key].mean(axis=row_axis, keepdims=True)
         row_factor = (self.v_row[key] / row_mean) ** -0.5
@@ -152,19 +155,19 @@ class Adafactor(Optimizer):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         update = self.scale_by_factored_rms(key, grad)
         if self.clipping_threshold is not None:
-            rms = jnp.sqrt(jnp.mean(update**2))
+            rms = jnp.sqrt(jnp.mean(abs_sq(update)))
             update = update / jnp.maximum(1.0, rms / self.clipping_threshold)
         if self.learning_rate is not None:
             update = self.current(self.learning_rate) * update
         if self.multiply_by_parameter_scale:
             # A floor of 1e-3 (optax's), so that zero-initialised parameters still move.
-            rms = jnp.sqrt(jnp.mean(param**2))
+            rms = jnp.sqrt(jnp.mean(abs_sq(param)))
             update = update * jnp.where(rms <= 1e-3, 1e-3, rms)
         if self.momentum is not None:
             if key not in self.m:
-                self.m[key] = jnp.zeros(grad.shape, self.dtype_momentum)
+                self.m[key] = jnp.zeros(grad.shape, moment_dtype(self.dtype_momentum, grad))
             update = (1 - self.momentum) * update + self.momentum * self.m[key]
-            self.m[key] = update.astype(self.dtype_momentum)
+            self.m[key] = update.astype(self.m[key].dtype)
         if self.weight_decay_rate is not None:
             update = update + self.current(self.weight_decay_rate) * param
         return update

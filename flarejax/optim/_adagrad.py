@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._complex import abs_sq, real_like
 
 __all__ = ["Adagrad"]
 
@@ -18,7 +19,7 @@ class Adagrad(Optimizer):
 
     .. math::
 
-        G_t &= G_{t-1} + g_t^2 \\
+        G_t &= G_{t-1} + |g_t|^2 \\
         \theta_t &= \theta_{t-1} - \eta\, g_t / \sqrt{G_t + \varepsilon}
 
     with :math:`G_0` the ``initial_accumulator_value``; a coordinate whose
@@ -62,8 +63,8 @@ class Adagrad(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.sum_of_squares:
-            self.sum_of_squares[key] = jnp.full_like(grad, self.initial_accumulator_value)
-        self.sum_of_squares[key] = grad**2 + self.sum_of_squares[key]
+            self.sum_of_squares[key] = real_like(grad, self.initial_accumulator_value)
+        self.sum_of_squares[key] = abs_sq(grad) + self.sum_of_squares[key]
         total = self.sum_of_squares[key]
         # rsqrt, as optax computes it; an all-zero history means no step rather than 0/0.
         scale = jnp.where(total > 0, jax.lax.rsqrt(total + self.eps), 0.0)

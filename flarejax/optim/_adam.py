@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Adam"]
 
@@ -19,12 +21,14 @@ class Adam(Optimizer):
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2 \\
         \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
         \theta_t &= \theta_{t-1}
             - \eta\, \hat m_t / (\sqrt{\hat v_t + \varepsilon_{root}} + \varepsilon)
 
     Equal to ``optax.adam``; ``torch.optim.Adam`` is the same with ``eps_root=0``.
+    For complex parameters :math:`|g_t|^2 = g_t \bar g_t` is real (so is
+    :math:`v_t`) and the step keeps the phase of :math:`\hat m_t`, as in optax.
 
     Parameters
     ----------
@@ -65,15 +69,15 @@ class Adam(Optimizer):
         self.b2 = b2
         self.eps = eps
         self.eps_root = eps_root
-        self.mu_dtype = None if mu_dtype is None else jnp.dtype(mu_dtype)
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
 
     def _build(self, key: str, grad: jax.Array) -> None:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
-            self.v[key] = jnp.zeros_like(grad)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
         self.t = self.t + 1
@@ -83,7 +87,7 @@ class Adam(Optimizer):
         """Advance the moments of ``key``; return the bias-corrected Adam direction."""
         self._build(key, grad)
         self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         m_hat = self.m[key] / (1 - self.b1**self.t)
         v_hat = self.v[key] / (1 - self.b2**self.t)
         return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Adamax"]
 
@@ -36,6 +38,9 @@ class Adamax(Optimizer):
         Decay rate :math:`\beta_2` of the infinity norm.
     eps : float
         :math:`\varepsilon`, added to :math:`|g_t|`.
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -43,7 +48,12 @@ class Adamax(Optimizer):
     """
 
     def __init__(
-        self, learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -53,6 +63,7 @@ class Adamax(Optimizer):
         self.b1 = b1
         self.b2 = b2
         self.eps = eps
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.u: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
@@ -64,9 +75,9 @@ class Adamax(Optimizer):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The Adamax direction :math:`\\hat m_t / u_t`."""
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad)
-            self.u[key] = jnp.zeros_like(grad)
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.u[key] = real_like(grad)  # a running max of |g|: real, for complex g too
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
         self.u[key] = jnp.maximum(jnp.abs(grad) + self.eps, self.b2 * self.u[key])
         return self.m[key] / (1 - self.b1**self.t) / self.u[key]
 

@@ -25,7 +25,7 @@ class AdamaxW(Adamax):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps
+    learning_rate, b1, b2, eps, mu_dtype
         As in :class:`Adamax`.
     weight_decay : float or schedule
         The decay rate :math:`\lambda`, scaled by the learning rate.
@@ -48,9 +48,10 @@ class AdamaxW(Adamax):
         eps: float = 1e-8,
         weight_decay: float = 1e-4,
         mask: Pattern | None = None,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("weight_decay", weight_decay)
-        super().__init__(learning_rate, b1, b2, eps)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype)
         self.weight_decay = weight_decay
         self.mask = None if mask is None else normalize_patterns(mask, "mask")
 

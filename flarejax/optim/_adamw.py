@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from ._adam import Adam
 from ._checks import check_nonnegative
+from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["AdamW"]
 
@@ -28,8 +30,13 @@ class AdamW(Adam):
     ----------
     learning_rate, b1, b2, eps, eps_root, mu_dtype
         As in :class:`Adam`.
-    weight_decay : float
-        The decay rate :math:`\lambda`.
+    weight_decay : float or schedule
+        The decay rate :math:`\lambda`, or a function of the step count.
+    mask : pattern(s) or function of the key, optional
+        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
+        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
+        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
+        the parameters returning one.)
 
     References
     ----------
@@ -44,12 +51,16 @@ class AdamW(Adam):
         eps: float = 1e-8,
         eps_root: float = 0.0,
         mu_dtype: Any = None,
-        weight_decay: float = 1e-4,
+        weight_decay: float | Callable[..., Any] = 1e-4,
+        mask: Pattern | None = None,
     ) -> None:
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         check_nonnegative("weight_decay", weight_decay)
         self.weight_decay = weight_decay
+        self.mask = None if mask is None else normalize_patterns(mask, "mask")
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        lr = self.current(self.learning_rate)
-        return lr * (self.direction(key, grad) + self.weight_decay * param)
+        update = self.direction(key, grad)
+        if self.mask is None or matches(self.mask, key):
+            update = update + self.current(self.weight_decay) * param
+        return self.current(self.learning_rate) * update

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["Adan"]
@@ -49,6 +51,9 @@ class Adan(Optimizer):
         or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
         ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
         the parameters returning one.)
+    mu_dtype : dtype, optional
+        The dtype of the moments :math:`m` and :math:`v` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -66,6 +71,7 @@ class Adan(Optimizer):
         eps_root: float = 1e-8,
         weight_decay: float = 0.0,
         mask: Pattern | None = None,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -82,6 +88,7 @@ class Adan(Optimizer):
         self.eps_root = eps_root
         self.weight_decay = weight_decay
         self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.n: dict[str, jax.Array] = {}
@@ -94,14 +101,16 @@ class Adan(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            for state in (self.m, self.v, self.n, self.prev_grad):
-                state[key] = jnp.zeros_like(grad)
+            for state in (self.m, self.v):
+                state[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.prev_grad[key] = jnp.zeros_like(grad)
+            self.n[key] = real_like(grad)  # |.|^2 is real, for complex g too
         # No previous gradient at the first step: its difference counts as zero.
         diff = jnp.where(self.t == 1, jnp.zeros_like(grad), grad - self.prev_grad[key])
         self.prev_grad[key] = grad
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * diff
-        self.n[key] = self.b3 * self.n[key] + (1 - self.b3) * (grad + (1 - self.b2) * diff) ** 2
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
+        self.v[key] = (self.b2 * self.v[key] + (1 - self.b2) * diff).astype(self.v[key].dtype)
+        self.n[key] = self.b3 * self.n[key] + (1 - self.b3) * abs_sq(grad + (1 - self.b2) * diff)
         m_hat = self.m[key] / (1 - self.b1**self.t)
         v_hat = self.v[key] / (1 - self.b2**self.t)
         n_hat = self.n[key] / (1 - self.b3**self.t)

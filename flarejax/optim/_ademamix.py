@@ -9,7 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
-from ._mu_dtype import as_mu_dtype
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["AdEMAMix"]
@@ -22,7 +23,7 @@ class AdEMAMix(Optimizer):
 
         m^{(1)}_t &= \beta_1 m^{(1)}_{t-1} + (1 - \beta_1)\, g_t, \qquad
         m^{(2)}_t = \beta_3 m^{(2)}_{t-1} + (1 - \beta_3)\, g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2 \\
         \theta_t &= \theta_{t-1} - \eta\,\Big(
             \frac{m^{(1)}_t / (1 - \beta_1^t) + \alpha\, m^{(2)}_t}
             {\sqrt{v_t / (1 - \beta_2^t) + \varepsilon_{root}} + \varepsilon}
@@ -107,12 +108,14 @@ class AdEMAMix(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m_fast:
-            for state in (self.m_fast, self.m_slow, self.v):
-                state[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            for state in (self.m_fast, self.m_slow):
+                state[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            # |g|^2 is real, for complex g too.
+            self.v[key] = jnp.zeros_like(real_like(grad), dtype=self.mu_dtype)
         b3 = self.current(self.b3)
         m_fast = self.b1 * self.m_fast[key] + (1 - self.b1) * grad
         m_slow = b3 * self.m_slow[key] + (1 - b3) * grad
-        v = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        v = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         m_hat = m_fast / (1 - self.b1**self.t)
         v_hat = v / (1 - self.b2**self.t)
         update = (m_hat + self.current(self.alpha) * m_slow) / (

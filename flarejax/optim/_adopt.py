@@ -10,7 +10,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
-from ._mu_dtype import as_mu_dtype
+from ._complex import abs_sq, real_like, reject_complex
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["ADOPT"]
 
@@ -27,7 +28,7 @@ class ADOPT(Optimizer):
         \tilde g_t &= \operatorname{clip}\big(g_t / \max(\sqrt{v_{t-1}}, \varepsilon),\
             \pm c(t - 1)\big) \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, \tilde g_t, \qquad
-        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2 \\
         \theta_t &= \theta_{t-1} - \eta\, m_t
         \quad\text{(Nesterov: } \theta_t = \theta_{t-1}
             - \eta\,(\beta_1 m_t + (1 - \beta_1)\, \tilde g_t)\text{)}
@@ -95,9 +96,11 @@ class ADOPT(Optimizer):
         return grads
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        if self.use_clipping:
+            reject_complex(self, key, grad, "it clips the normalized gradient element-wise")
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
-            self.v[key] = jnp.zeros_like(grad)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
         # The first step has no v_{t-1} to normalize by: it only sets v_1 = g_1^2.
         first = self.t == 1
         b1 = jnp.where(first, 1.0, self.b1)
@@ -107,7 +110,7 @@ class ADOPT(Optimizer):
             bound = self.clip_value_fn(jnp.asarray(self.t, jnp.int32) - 1)
             normalized = jnp.clip(normalized, -bound, bound)
         m = b1 * self.m[key] + (1 - b1) * normalized
-        self.v[key] = b2 * self.v[key] + (1 - b2) * grad**2
+        self.v[key] = b2 * self.v[key] + (1 - b2) * abs_sq(grad)
         update = b1 * m + (1 - b1) * normalized if self.nesterov else m
         self.m[key] = m.astype(self.m[key].dtype)
         return self.current(self.learning_rate) * update

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive
+from ._complex import abs_sq
 
 __all__ = ["AdaptiveGradClip"]
 
@@ -16,7 +17,7 @@ __all__ = ["AdaptiveGradClip"]
 def _unitwise_norm(x: jax.Array, axis: int | tuple[int, ...] | None) -> jax.Array:
     # Default units follow layer conventions: a vector is one unit, the columns
     # of an (in, out) kernel and the output channels of an HWIO conv are units.
-    sq = jnp.square(x.real) + jnp.square(x.imag)
+    sq = abs_sq(x)
     if axis is not None:
         norm = jnp.sum(sq, axis=axis, keepdims=True)
     elif jnp.squeeze(x).ndim <= 1:

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 
 from ._adam import Adam
 from ._checks import check_nonnegative, check_range
-from ._mu_dtype import as_mu_dtype
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["AMSGrad"]
 
@@ -20,7 +21,7 @@ class AMSGrad(Adam):
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
-        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2 \\
         \hat v^{\max}_t &= \max(\hat v^{\max}_{t-1},\ v_t / (1 - \beta_2^t)) \\
         \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
             {\sqrt{\hat v^{\max}_t + \varepsilon_{root}} + \varepsilon}
@@ -75,11 +76,11 @@ class AMSGrad(Adam):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The AMSGrad direction :math:`\\hat m_t / (\\sqrt{\\hat v^{\\max}_t} + \\varepsilon)`."""
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
-            self.v[key] = jnp.zeros_like(grad)
-            self.v_max[key] = jnp.zeros_like(grad)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
+            self.v_max[key] = real_like(grad)
         m = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         m_hat = m / (1 - self.b1**self.t) if self.bias_correction_mu else m
         v_hat = self.v[key] / (1 - self.b2**self.t) if self.bias_correction_nu else self.v[key]
         self.v_max[key] = jnp.maximum(self.v_max[key], v_hat)

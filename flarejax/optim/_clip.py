@@ -10,6 +10,7 @@ from jax import lax
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive
+from ._complex import abs_sq, reject_complex, sum_abs_sq
 
 __all__ = ["Clip", "ClipByBlockRMS", "ClipByGlobalNorm"]
 
@@ -35,6 +36,10 @@ class Clip(Optimizer):
         self.max_delta = max_delta
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        # An element-wise clip of the real and imaginary parts would turn the phase.
+        reject_complex(
+            self, key, grad, "it clips element-wise; ClipByBlockRMS or ClipByGlobalNorm do not"
+        )
         return jnp.clip(grad, -self.max_delta, self.max_delta)
 
 
@@ -66,7 +71,7 @@ class ClipByGlobalNorm(Optimizer):
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
         # Summed leaf by leaf in the model's order, as optax.tree.norm does.
-        sq = sum((jnp.sum(jnp.square(g.real) + jnp.square(g.imag)) for g in grads.values()), 0)
+        sq = sum((sum_abs_sq(g) for g in grads.values()), 0)
         norm = jnp.sqrt(sq)
         keep = jnp.squeeze(norm < self.max_norm)
         return {
@@ -95,5 +100,5 @@ class ClipByBlockRMS(Optimizer):
         self.threshold = threshold
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        rms = jnp.sqrt(jnp.mean(jnp.square(grad.real) + jnp.square(grad.imag)))
+        rms = jnp.sqrt(jnp.mean(abs_sq(grad)))
         return grad / jnp.maximum(1.0, rms / self.threshold)

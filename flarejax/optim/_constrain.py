@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Optimizer
+from ._complex import reject_complex
 
 __all__ = ["KeepParamsNonnegative"]
 
@@ -25,4 +26,5 @@ class KeepParamsNonnegative(Optimizer):
     """
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        reject_complex(self, key, param, "a complex number is not ordered")
         return jnp.where(param - grad < 0.0, param, grad)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._complex import norm
 
 __all__ = ["Fromage"]
 
@@ -50,8 +51,8 @@ class Fromage(Optimizer):
         return grads
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        param_norm = jnp.maximum(jnp.linalg.norm(param), self.min_norm)
-        grad_norm = jnp.maximum(jnp.linalg.norm(grad), self.min_norm)
+        param_norm = jnp.maximum(norm(param), self.min_norm)
+        grad_norm = jnp.maximum(norm(grad), self.min_norm)
         ratio = param_norm / grad_norm
         ratio = jnp.where((param_norm == 0) | (grad_norm == 0), jnp.ones((), param.dtype), ratio)
         lr = self.current(self.learning_rate)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._adam import Adam
 from ._checks import check_nonnegative, check_range
+from ._complex import norm
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["LAMB"]
@@ -78,8 +79,7 @@ class LAMB(Adam):
         update = self.direction(key, grad)
         if self.mask is None or matches(self.mask, key):
             update = update + self.current(self.weight_decay) * param
-        param_norm = jnp.linalg.norm(param)
-        update_norm = jnp.linalg.norm(update)
+        param_norm, update_norm = norm(param), norm(update)
         # A zero norm (e.g. a zero-initialized bias) would stop the parameter forever.
         zero = (param_norm == 0) | (update_norm == 0)
         trust_ratio = jnp.where(zero, jnp.ones((), param.dtype), param_norm / update_norm)

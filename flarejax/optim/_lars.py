@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import norm
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["LARS"]
 
@@ -43,6 +45,9 @@ class LARS(Optimizer):
         The momentum decay :math:`\mu`.
     nesterov : bool
         Use Nesterov momentum.
+    accumulator_dtype : dtype, optional
+        The dtype of the momentum buffer (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``accumulator_dtype`` of ``optax.sgd``.
 
     References
     ----------
@@ -58,6 +63,7 @@ class LARS(Optimizer):
         eps: float = 0.0,
         momentum: float = 0.9,
         nesterov: bool = False,
+        accumulator_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("weight_decay", weight_decay)
@@ -70,6 +76,7 @@ class LARS(Optimizer):
         self.eps = eps
         self.momentum = momentum
         self.nesterov = nesterov
+        self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
 
@@ -79,14 +86,17 @@ class LARS(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.trace:
-            self.trace[key] = jnp.zeros_like(grad)
+            dtype = moment_dtype(self.accumulator_dtype, grad)
+            self.trace[key] = jnp.zeros_like(grad, dtype=dtype)
         grad = grad + self.current(self.weight_decay) * param
-        param_norm, grad_norm = jnp.linalg.norm(param), jnp.linalg.norm(grad)
+        param_norm, grad_norm = norm(param), norm(grad)
         ratio = self.trust_coefficient * param_norm / (grad_norm + self.eps)
         # A zero norm (fresh zero-initialised bias, vanishing gradient) means no trust signal.
         ratio = jnp.where((param_norm == 0) | (grad_norm == 0), jnp.ones((), param.dtype), ratio)
         update = self.current(self.learning_rate) * (grad * ratio)
-        self.trace[key] = update + self.momentum * self.trace[key]
+        # The step uses the momentum before it is stored in accumulator_dtype, as optax.sgd.
+        trace = update + self.momentum * self.trace[key]
+        self.trace[key] = trace.astype(self.trace[key].dtype)
         if self.nesterov:
-            return update + self.momentum * self.trace[key]
-        return self.trace[key]
+            return update + self.momentum * trace
+        return trace

@@ -12,6 +12,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from .._tree import flat_keys, is_param
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
+from ._complex import sum_abs_sq
 from ._linesearch import vdot, zoom_linesearch
 
 __all__ = ["LBFGS"]
@@ -195,11 +196,11 @@ class LBFGS(Optimizer):
 
         gamma: Any = 1.0
         if self.scale_init_precond:
-            yy = _sum(jnp.square(x.real) + jnp.square(x.imag) for x in y.values())
+            yy = _sum(sum_abs_sq(x) for x in y.values())
             gamma = jnp.where(yy > 0.0, jnp.real(vdot(y, s)) / yy, 1.0)
             # No pair yet at step 0: a step of length at most 1.
             g_sg = jax.lax.stop_gradient(grads)
-            g_norm = jnp.sqrt(_sum(jnp.square(x.real) + jnp.square(x.imag) for x in g_sg.values()))
+            g_norm = jnp.sqrt(_sum(sum_abs_sq(x) for x in g_sg.values()))
             gamma = jnp.where(count > 0, gamma, jnp.minimum(1.0, 1.0 / g_norm))
         direction = self.precondition(grads, gamma, count % self.memory_size)
 

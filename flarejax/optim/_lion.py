@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
-from ._mu_dtype import as_mu_dtype
+from ._mu_dtype import as_mu_dtype, moment_dtype
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["Lion"]
@@ -79,7 +79,7 @@ class Lion(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
         update = jnp.sign((1 - self.b1) * grad + self.b1 * self.m[key])
         m = (1 - self.b2) * grad + self.b2 * self.m[key]
         self.m[key] = m.astype(self.m[key].dtype)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import reject_complex
 
 __all__ = ["MADGRAD"]
 
@@ -35,7 +36,7 @@ class MADGRAD(Optimizer):
         The step size :math:`\eta`, or a function of the step count.
     momentum : float
         :math:`\mu`, the weight of the previous iterate.
-    weight_decay : float
+    weight_decay : float or schedule
         :math:`\lambda`, an L2 penalty added to the gradient.
     eps : float
         :math:`\varepsilon`, added to the learning rate and to the denominator.
@@ -71,11 +72,12 @@ class MADGRAD(Optimizer):
         return grads
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        reject_complex(self, key, grad, "its denominator is a cube root of a sum of squares")
         if key not in self.x0:
             self.x0[key] = param
             self.grad_sum[key] = jnp.zeros_like(grad)
             self.grad_sum_sq[key] = jnp.zeros_like(grad)
-        grad = grad + self.weight_decay * param
+        grad = grad + self.current(self.weight_decay) * param
         lr = self.current(self.learning_rate)
         weight = (lr + self.eps) * jnp.sqrt(self.t.astype(jnp.float32))
         self.grad_sum_sq[key] = self.grad_sum_sq[key] + (weight * grad**2).astype(grad.dtype)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Optimizer
+from ._mu_dtype import moment_dtype
 from ._substep import substep
 
 __all__ = ["MasterWeights"]
@@ -35,7 +36,8 @@ class MasterWeights(Optimizer):
     opt : Optimizer
         The optimizer to run on the master copy.
     dtype : dtype
-        The master copy's dtype.
+        The master copy's dtype (for a complex parameter: the complex dtype of
+        this precision, e.g. ``complex64`` for ``float32``).
 
     References
     ----------
@@ -50,11 +52,13 @@ class MasterWeights(Optimizer):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
     ) -> dict[str, jax.Array | None]:
+        # A complex parameter's master copy is complex at self.dtype's precision.
+        dtypes = {key: moment_dtype(self.dtype.name, g) for key, g in grads.items()}
         for key in grads:
             if key not in self.master:
-                self.master[key] = params[key].astype(self.dtype)
+                self.master[key] = params[key].astype(dtypes[key])
         master = {key: self.master[key] for key in grads}
-        wide = {key: g.astype(self.dtype) for key, g in grads.items()}
+        wide = {key: g.astype(dtypes[key]) for key, g in grads.items()}
         updates = substep(self.opt, wide, master, extras)
         out: dict[str, jax.Array | None] = {}
         for key, update in updates.items():
@@ -63,5 +67,5 @@ class MasterWeights(Optimizer):
                 continue
             self.master[key] = self.master[key] - update
             # The base subtracts this from the parameter: the result is the master.
-            out[key] = params[key].astype(self.dtype) - self.master[key]
+            out[key] = params[key].astype(dtypes[key]) - self.master[key]
         return out

@@ -11,6 +11,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Muon"]
 
@@ -166,7 +168,7 @@ class Muon(Optimizer):
         self.eps = eps
         self.weight_decay = weight_decay
         self.weight_decay_mask = weight_decay_mask
-        self.mu_dtype = None if mu_dtype is None else jnp.dtype(mu_dtype).name
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.nesterov = nesterov
         self.adaptive = adaptive
         self.preconditioning = preconditioning
@@ -188,9 +190,9 @@ class Muon(Optimizer):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         dims = self.dimension_numbers(key, param)
         if key not in self.mu:
-            self.mu[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
+            self.mu[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
             if dims is None:
-                self.nu[key] = jnp.zeros_like(grad)
+                self.nu[key] = real_like(grad)  # |g|^2 is real, for complex g too
         if dims is None:
             return self._adam(key, grad, param)
         return self._muon(key, grad, param, dims)
@@ -245,7 +247,7 @@ class Muon(Optimizer):
 
     def _adam(self, key: str, grad: jax.Array, param: jax.Array) -> jax.Array:
         m_hat = self._momentum(key, grad, self.adam_b1)
-        v = (1 - self.adam_b2) * grad**2 + self.adam_b2 * self.nu[key]
+        v = (1 - self.adam_b2) * abs_sq(grad) + self.adam_b2 * self.nu[key]
         self.nu[key] = v.astype(self.nu[key].dtype)
         v_hat = _debias(v, self.adam_b2, self.t)
         update = m_hat / (jnp.sqrt(v_hat + self.adam_eps_root) + self.eps)

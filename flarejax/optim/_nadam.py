@@ -9,7 +9,8 @@ import jax.numpy as jnp
 
 from ._adam import Adam
 from ._checks import check_nonnegative, check_range
-from ._mu_dtype import as_mu_dtype
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["NAdam"]
 
@@ -20,7 +21,7 @@ class NAdam(Adam):
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
-        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2 \\
         \hat m_t &= \beta_1\, \frac{m_t}{1 - \beta_1^{t+1}}
             + (1 - \beta_1)\, \frac{g_t}{1 - \beta_1^t}, \qquad
         \hat v_t = \frac{v_t}{1 - \beta_2^t} \\
@@ -68,10 +69,10 @@ class NAdam(Adam):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`."""
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.mu_dtype)
-            self.v[key] = jnp.zeros_like(grad)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
         m = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         # Nesterov: step with the next momentum, beta1 m_t + (1 - beta1) g_t,
         # each term bias-corrected for the step it belongs to.
         m_hat = self.b1 * (m / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (

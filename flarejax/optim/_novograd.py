@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import norm
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["NovoGrad"]
 
@@ -43,6 +45,9 @@ class NovoGrad(Optimizer):
         :math:`\varepsilon_{root}`, added inside the square root.
     weight_decay : float or schedule
         The decay rate :math:`\lambda`.
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -58,6 +63,7 @@ class NovoGrad(Optimizer):
         eps: float = 1e-6,
         eps_root: float = 0.0,
         weight_decay: float = 0.0,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -71,6 +77,7 @@ class NovoGrad(Optimizer):
         self.eps = eps
         self.eps_root = eps_root
         self.weight_decay = weight_decay
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
@@ -81,14 +88,14 @@ class NovoGrad(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad)
-            self.v[key] = jnp.zeros((), grad.dtype)
-        sq_norm = jnp.linalg.norm(grad) ** 2
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = jnp.zeros((), jnp.real(grad).dtype)  # ||g||^2 is real
+        sq_norm = norm(grad) ** 2  # as optax: the square of the norm, not a sum of squares
         # The first step starts v at ||g||^2 rather than decaying it from zero.
         self.v[key] = jnp.where(
             self.t == 1, sq_norm, self.b2 * self.v[key] + (1 - self.b2) * sq_norm
         )
         step = grad / (jnp.sqrt(self.v[key] + self.eps_root) + self.eps)
         step = step + self.current(self.weight_decay) * param
-        self.m[key] = self.b1 * self.m[key] + step
+        self.m[key] = (self.b1 * self.m[key] + step).astype(self.m[key].dtype)
         return self.current(self.learning_rate) * self.m[key]

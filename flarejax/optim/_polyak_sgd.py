@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._complex import sum_abs_sq
 
 __all__ = ["PolyakSGD"]
 
@@ -82,7 +83,7 @@ class PolyakSGD(Optimizer):
         self.t = self.t + 1
         scaling = self.current(self.scaling)
         grads = {key: scaling * grad for key, grad in grads.items()}
-        sq_norm = sum(jnp.sum(jnp.square(g)) for g in grads.values())
+        sq_norm = sum(sum_abs_sq(g) for g in grads.values())
         gap = jnp.asarray(loss - self.f_min).astype(jnp.result_type(sq_norm))
         if self.variant == "sps+":
             gap = jnp.maximum(gap, 0)

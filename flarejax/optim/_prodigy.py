@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
+from ._complex import reject_complex
 
 __all__ = ["Prodigy"]
 
@@ -50,7 +51,7 @@ class Prodigy(Optimizer):
         :math:`d_0`, the initial estimate (an underestimate).
     estim_lr_coef : float
         :math:`c`, a factor on the estimate.
-    weight_decay : float
+    weight_decay : float or schedule
         :math:`\lambda`, decoupled weight decay scaled by the step size.
     safeguard_warmup : bool
         Leave the learning rate out of :math:`s_t` (helps with warm-up schedules).
@@ -110,6 +111,7 @@ class Prodigy(Optimizer):
         dlr = (d * self.current(self.learning_rate) * correction).astype(d.dtype)
         numerator = jnp.zeros((), jnp.float32)
         for key, grad in grads.items():
+            reject_complex(self, key, grad, "its distance estimate is a real inner product")
             param = params[key]
             if key not in self.params0:
                 self.params0[key] = param
@@ -134,4 +136,4 @@ class Prodigy(Optimizer):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         dlr = self.step_size
         denom = jnp.sqrt(self.exp_avg_sq[key]) + self.estim_lr * self.eps
-        return self.weight_decay * dlr * param + dlr * self.exp_avg[key] / denom
+        return self.current(self.weight_decay) * dlr * param + dlr * self.exp_avg[key] / denom

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from ._adam import Adam
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq
 
 __all__ = ["RAdam"]
 
@@ -50,6 +53,9 @@ class RAdam(Adam):
         adaptive step is used.
     nesterov : bool
         Use the Nesterov first moment of :class:`NAdam`.
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -66,21 +72,22 @@ class RAdam(Adam):
         threshold: float = 5.0,
         *,
         nesterov: bool = False,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
         check_range("b2", b2, 0, 1)
         check_nonnegative("eps", eps)
         check_nonnegative("eps_root", eps_root)
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         self.threshold = threshold
         self.nesterov = nesterov
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`)."""
         self._build(key, grad)
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * grad**2
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
+        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
         if self.nesterov:
             m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
                 grad / (1 - self.b1**self.t)

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["RMSProp"]
 
@@ -18,7 +20,7 @@ class RMSProp(Optimizer):
 
     .. math::
 
-        \nu_t &= \rho\, \nu_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        \nu_t &= \rho\, \nu_{t-1} + (1 - \rho)\, |g_t|^2, \qquad
         \mu_t = \rho\, \mu_{t-1} + (1 - \rho)\, g_t \quad\text{(centered only)} \\
         u_t &= \eta\, g_t / \sqrt{\nu_t - \mu_t^2 + \varepsilon}
             \quad\text{(} \mu_t = 0 \text{ unless centered)} \\
@@ -54,6 +56,9 @@ class RMSProp(Optimizer):
         Use Nesterov momentum.
     bias_correction : bool
         Divide the running averages by :math:`1 - \rho^t`.
+    accumulator_dtype : dtype, optional
+        The dtype of the momentum buffer :math:`v` (default: the gradient's),
+        e.g. ``jnp.float32`` for bfloat16 parameters, as in ``optax.sgd``.
 
     References
     ----------
@@ -73,6 +78,7 @@ class RMSProp(Optimizer):
         momentum: float | None = None,
         nesterov: bool = False,
         bias_correction: bool = False,
+        accumulator_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("decay", decay, 0, 1)
@@ -88,6 +94,7 @@ class RMSProp(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.bias_correction = bias_correction
+        self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.nu: dict[str, jax.Array] = {}
         self.mu: dict[str, jax.Array] = {}
         self.trace: dict[str, jax.Array] = {}
@@ -99,22 +106,23 @@ class RMSProp(Optimizer):
 
     def _build(self, key: str, grad: jax.Array) -> None:
         if key not in self.nu:
-            self.nu[key] = jnp.full_like(grad, self.initial_scale)
+            self.nu[key] = real_like(grad, self.initial_scale)  # |g|^2 is real
             if self.centered:
                 self.mu[key] = jnp.zeros_like(grad)
             if self.momentum is not None:
-                self.trace[key] = jnp.zeros_like(grad)
+                dtype = moment_dtype(self.accumulator_dtype, grad)
+                self.trace[key] = jnp.zeros_like(grad, dtype=dtype)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         self._build(key, grad)
         decay = self.decay
         # 1 - decay**t in float32: in bfloat16 it would round to 0 for small t.
         correction = (1 - decay**self.t).astype(grad.dtype) if self.bias_correction else 1
-        self.nu[key] = (1 - decay) * grad**2 + decay * self.nu[key]
+        self.nu[key] = (1 - decay) * abs_sq(grad) + decay * self.nu[key]
         variance = self.nu[key] / correction
         if self.centered:
             self.mu[key] = (1 - decay) * grad + decay * self.mu[key]
-            variance = variance - (self.mu[key] / correction) ** 2
+            variance = variance - abs_sq(self.mu[key] / correction)
         if self.eps_in_sqrt:
             scale = jax.lax.rsqrt(variance + self.eps)
         else:
@@ -123,7 +131,9 @@ class RMSProp(Optimizer):
         if self.momentum is None:
             return update
         # As in optax, the learning rate is inside the momentum buffer.
-        self.trace[key] = update + self.momentum * self.trace[key]
+        # The step uses the momentum before it is stored in accumulator_dtype, as optax.sgd.
+        trace = update + self.momentum * self.trace[key]
+        self.trace[key] = trace.astype(self.trace[key].dtype)
         if self.nesterov:
-            return update + self.momentum * self.trace[key]
-        return self.trace[key]
+            return update + self.momentum * trace
+        return trace

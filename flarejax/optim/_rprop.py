@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
+from ._complex import reject_complex
 
 __all__ = ["Rprop"]
 
@@ -76,6 +77,7 @@ class Rprop(Optimizer):
         return grads
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        reject_complex(self, key, grad, "it compares the signs of successive gradients")
         if key not in self.step_size:
             self.step_size[key] = jnp.full_like(grad, self.current(self.learning_rate))
             self.prev_grad[key] = jnp.zeros_like(grad)

@@ -12,6 +12,7 @@ from jax.tree_util import tree_unflatten
 from .._tree import flat_keys
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
 
 __all__ = ["ScheduleFreeAdamW"]
 
@@ -25,7 +26,7 @@ class ScheduleFreeAdamW(Optimizer):
 
     .. math::
 
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2, \qquad
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, |g_t|^2, \qquad
         z_t = z_{t-1} - \gamma_{t-1} \Big(\frac{g_t}{\sqrt{v_t / (1 - \beta_2^t)}
         + \varepsilon} + \lambda\, y_{t-1}\Big) \\
         c_t &= \frac{\hat\gamma_t^{\,p}}{\sum_{i \le t} \hat\gamma_i^{\,p}}, \qquad
@@ -137,8 +138,8 @@ class ScheduleFreeAdamW(Optimizer):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.z:
             self.z[key] = param.astype(self.state_dtype or param.dtype)
-            self.v[key] = jnp.zeros_like(grad)
-        v = (1 - self.b2) * grad**2 + self.b2 * self.v[key]
+            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
+        v = (1 - self.b2) * abs_sq(grad) + self.b2 * self.v[key]
         self.v[key] = v
         v_hat = v / (1 - self.b2**self.t).astype(v.dtype)
         gamma = self.learning_rate_at(jnp.asarray(self.t, jnp.int32) - 1)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["SGD"]
 
@@ -33,6 +34,10 @@ class SGD(Optimizer):
         The momentum decay :math:`\mu`; ``None`` for plain SGD.
     nesterov : bool
         Use Nesterov momentum.
+    accumulator_dtype : dtype, optional
+        The dtype of the momentum :math:`v` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as in ``optax.sgd``. A complex
+        parameter's momentum stays complex, at this precision.
 
     References
     ----------
@@ -41,13 +46,18 @@ class SGD(Optimizer):
     """
 
     def __init__(
-        self, learning_rate: float, momentum: float | None = None, nesterov: bool = False
+        self,
+        learning_rate: float,
+        momentum: float | None = None,
+        nesterov: bool = False,
+        accumulator_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("momentum", momentum)  # None (no momentum) passes
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov
+        self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
 
@@ -60,8 +70,11 @@ class SGD(Optimizer):
         if self.momentum is None:
             return lr * grad
         if key not in self.trace:
-            self.trace[key] = jnp.zeros_like(grad)
-        self.trace[key] = grad + self.momentum * self.trace[key]
+            dtype = moment_dtype(self.accumulator_dtype, grad)
+            self.trace[key] = jnp.zeros_like(grad, dtype=dtype)
+        # The step uses the momentum before it is stored in accumulator_dtype, as optax.
+        trace = grad + self.momentum * self.trace[key]
+        self.trace[key] = trace.astype(self.trace[key].dtype)
         if self.nesterov:
-            return lr * (grad + self.momentum * self.trace[key])
-        return lr * self.trace[key]
+            return lr * (grad + self.momentum * trace)
+        return lr * trace

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Signum"]
 
@@ -45,10 +46,7 @@ class Signum(Optimizer):
         check_range("beta", beta, 0, 1)
         self.learning_rate = learning_rate
         self.beta = beta
-        # Its name, so that it is static in the PyTree (a dtype class would pass for a schedule).
-        self.accumulator_dtype = (
-            None if accumulator_dtype is None else jnp.dtype(accumulator_dtype).name
-        )
+        self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.m: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
 
@@ -58,7 +56,7 @@ class Signum(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=self.accumulator_dtype)
+            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.accumulator_dtype, grad))
         m = (1 - self.beta) * grad + self.beta * self.m[key]
         self.m[key] = m.astype(self.m[key].dtype)
         return self.current(self.learning_rate) * jnp.sign(m)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_positive
+from ._complex import sum_abs_sq
 from ._guard import run_if
 from ._substep import substep
 
@@ -108,7 +109,7 @@ class SkipLargeUpdates(Optimizer):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
     ) -> dict[str, jax.Array | None]:
-        norm_sq = jnp.sum(jnp.array([jnp.sum(g**2) for g in grads.values()] or [0.0]))
+        norm_sq = jnp.sum(jnp.array([sum_abs_sq(g) for g in grads.values()] or [0.0]))
         skip = ~(norm_sq < self.max_squared_norm)
         self.norm_squared = norm_sq.astype(jnp.float32)
         self.total_skipped = self.total_skipped + skip.astype(jnp.int32)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import reject_complex
 
 __all__ = ["SM3"]
 
@@ -63,6 +64,7 @@ class SM3(Optimizer):
         return grads
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        reject_complex(self, key, grad, "its accumulators are element-wise minima, as optax.sm3")
         ndim = grad.ndim
         if key not in self.m:
             self.m[key] = jnp.zeros_like(grad)

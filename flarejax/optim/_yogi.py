@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._complex import abs_sq, real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Yogi"]
 
@@ -17,12 +19,12 @@ _INITIAL_ACCUMULATOR = 1e-6
 
 
 class Yogi(Optimizer):
-    r"""Yogi: Adam whose second moment moves by at most :math:`(1 - \beta_2)\, g_t^2` a step.
+    r"""Yogi: Adam whose second moment moves by at most :math:`(1 - \beta_2)\, |g_t|^2` a step.
 
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
-        v_t &= v_{t-1} - (1 - \beta_2)\, \operatorname{sign}(v_{t-1} - g_t^2)\, g_t^2 \\
+        v_t &= v_{t-1} - (1 - \beta_2)\, \operatorname{sign}(v_{t-1} - |g_t|^2)\, |g_t|^2 \\
         \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
             {\sqrt{v_t / (1 - \beta_2^t)} + \varepsilon}
 
@@ -38,6 +40,9 @@ class Yogi(Optimizer):
         Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
     eps : float
         :math:`\varepsilon`, added to the denominator (larger than Adam's).
+    mu_dtype : dtype, optional
+        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
+        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -45,7 +50,12 @@ class Yogi(Optimizer):
     """
 
     def __init__(
-        self, learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-3
+        self,
+        learning_rate: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-3,
+        mu_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -55,6 +65,7 @@ class Yogi(Optimizer):
         self.b1 = b1
         self.b2 = b2
         self.eps = eps
+        self.mu_dtype = as_mu_dtype(mu_dtype)
         self.m: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.t = jnp.zeros((), jnp.uint32)
@@ -65,10 +76,11 @@ class Yogi(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            self.m[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR)
-            self.v[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR)
-        g2 = grad**2
-        self.m[key] = self.b1 * self.m[key] + (1 - self.b1) * grad
+            dtype = moment_dtype(self.mu_dtype, grad)
+            self.m[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR, dtype=dtype)
+            self.v[key] = real_like(grad, _INITIAL_ACCUMULATOR)  # |g|^2 is real
+        g2 = abs_sq(grad)
+        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
         self.v[key] = self.v[key] - (1 - self.b2) * jnp.sign(self.v[key] - g2) * g2
         m_hat = self.m[key] / (1 - self.b1**self.t)
         v_hat = self.v[key] / (1 - self.b2**self.t)

@@ -69,20 +69,25 @@ def _target(key: str, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def quadratic(model: Any) -> jax.Array:
-    r"""The objective of the checks: :math:`\sum_k \sum c_k (\theta_k - \tau_k)^2`.
+    r"""The objective of the checks: :math:`\sum_k \sum c_k |\theta_k - \tau_k|^2`.
 
     Over the parameters (inexact array leaves) of any model; the target
     :math:`\tau_k` and curvature :math:`c_k \in [0.5, 2]` of each parameter are
     fixed by its dotted key and shape. Non-parameter and ``None`` leaves are
-    ignored, so it also takes ``params_only(model)``.
+    ignored, so it also takes ``params_only(model)``. Complex parameters count
+    by their squared modulus (the loss stays real).
     """
     keys, leaves, _ = flat_keys(model)
     total = jnp.zeros((), jnp.float32)
     for key, x in zip(keys, leaves):
         if is_param(x):
             target, c = _target(key, tuple(x.shape))
-            d = x.astype(jnp.float32) - target
-            total = total + jnp.sum(c * d * d)
+            if jnp.iscomplexobj(x):
+                d = x.astype(jnp.complex64) - target
+                total = total + jnp.sum(c * (jnp.square(d.real) + jnp.square(d.imag)))
+            else:
+                d = x.astype(jnp.float32) - target
+                total = total + jnp.sum(c * d * d)
     return total
 
 

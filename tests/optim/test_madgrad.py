@@ -18,7 +18,8 @@ def test_madgrad_matches_optax():
 
 def test_madgrad_options_and_schedule_match_optax():
     sched = optax.linear_schedule(0.02, 0.005, 30)
-    kwargs = {"momentum": 0.5, "weight_decay": 0.01, "eps": 1e-4}
+    # weight_decay scheduled too: every optimizer with a weight decay takes a schedule.
+    kwargs = {"momentum": 0.5, "weight_decay": optax.linear_schedule(0.02, 0.005, 20), "eps": 1e-4}
     check_parity(
         lambda: flr.optim.MADGRAD(sched, **kwargs),
         f32(optax.contrib.madgrad, sched, **kwargs),

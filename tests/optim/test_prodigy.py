@@ -27,7 +27,7 @@ def test_prodigy_options_and_schedule_match_optax():
     betas = (0.8, 0.99)
     kwargs = {
         "beta3": 0.9,
-        "weight_decay": 0.01,
+        "weight_decay": optax.linear_schedule(0.02, 0.005, 20),  # a schedule too
         "eps": 1e-6,
         "safeguard_warmup": True,
         "estim_lr0": 1e-4,
