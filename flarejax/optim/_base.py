@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
-from .._compile import functional_method
+from .._compile import copy_optimizer, functional_method
 from .._tree import ARRAY_TYPES, flat_keys, is_no_grad, is_param
 from . import _pytree
 from ._grads import match_grads
@@ -86,11 +86,11 @@ class Optimizer:
             model = opt(model, grads, loss=loss)
             return opt, model, loss
 
-    An eager step updates the optimizer's own state arrays in place (their
-    buffers are donated to the compiled step, as ``torch.optim`` updates its
-    state tensors in place): an array taken out of ``opt``'s state before a step
-    is invalid after it; keep a copy (``jnp.copy``) if you need the old value.
-    The model and gradients passed in are never donated.
+    An eager step updates in place (by donating their buffers to the compiled
+    step) only the state arrays that nothing outside ``opt`` holds: an array
+    taken out of ``opt``'s state (logged, snapshotted, shared with another
+    optimizer, or held through ``copy.copy(opt)``) keeps its value, as any JAX
+    array does. The model and gradients passed in are never donated.
 
     State of a parameter that no longer appears in the model stays in the state
     dicts, untouched (and is saved with checkpoints); it is used again if a
@@ -106,7 +106,17 @@ class Optimizer:
                 setattr(cls, name, functional_method(model_pos)(method))
         _register(cls)
 
-    __slots__ = ("__dict__", "__weakref__", _pytree.CHILDREN_SLOT, _pytree.OWNED_SLOT)
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        _pytree.CHILDREN_SLOT,
+        _pytree.OWNED_SLOT,
+        _pytree.HISTORY_SLOT,
+    )
+
+    def __copy__(self) -> Optimizer:
+        """A copy with its own state dicts: it and the original step independently."""
+        return copy_optimizer(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
         kept = getattr(self, _pytree.CHILDREN_SLOT, None)
@@ -180,8 +190,10 @@ class Optimizer:
         parameters (its inexact array leaves), applies the update with
         ``loss=`` passed to the hooks, and returns the new model and the value
         of ``loss_fn`` (``(loss, aux)`` with ``has_aux=True``). Eagerly, the
-        gradient and the update run as one compiled call, cached per
-        ``loss_fn``: pass the same function every step.
+        gradient and the update run as one compiled call, cached per code of
+        ``loss_fn``: a new closure or ``functools.partial`` every step (e.g.
+        ``lambda m: loss(m, batch)``) compiles once, its captured arrays being
+        inputs of the call.
         """
         leaves, treedef = tree_flatten(model)
         mask = [is_param(x) for x in leaves]

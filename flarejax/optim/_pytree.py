@@ -13,6 +13,7 @@ from jax.tree_util import GetAttrKey
 
 __all__ = [
     "CHILDREN_SLOT",
+    "HISTORY_SLOT",
     "OWNED_SLOT",
     "as_hyperparameter",
     "flatten",
@@ -24,6 +25,7 @@ __all__ = [
 # Slots of every Optimizer, outside its __dict__ (so never flattened):
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
 OWNED_SLOT = "_flarejax_owned"  # (leaves, donatable, eligible) after its last eager step
+HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._recompiles)
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
