@@ -18,7 +18,14 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from jax.tree_util import register_pytree_node, tree_flatten, tree_map, tree_unflatten
+from jax.tree_util import (
+    register_pytree_node,
+    tree_flatten,
+    tree_leaves,
+    tree_unflatten,
+)
+
+from ._tree import ARRAY_TYPES
 
 __all__ = ["as_pytrees", "rebuild"]
 
@@ -70,10 +77,13 @@ def _takes_apart(x: Any) -> bool:
     return _is_plain_function(x) or type(x) is functools.partial
 
 
-def as_pytrees(tree: Any, box: Callable[[Any], Any], depth: int = 0) -> Any:
+def as_pytrees(
+    tree: Any, box: Callable[[Any], Any], static: Callable[[Any], Any], depth: int = 0
+) -> Any:
     """``tree`` with each plain function and partial replaced by a ``Captured``.
 
-    ``box`` makes the non-array leaves of a captured value static. A function
+    ``box`` makes the non-array leaves of a captured value static; ``static``
+    makes a captured value without arrays static as a whole. A function
     whose capture refers back to itself (at a depth past a few levels) is kept
     whole, as a static value.
     """
@@ -81,19 +91,43 @@ def as_pytrees(tree: Any, box: Callable[[Any], Any], depth: int = 0) -> Any:
     if depth > 4 or not any(map(_takes_apart, leaves)):
         return tree
     return tree_unflatten(
-        treedef, [_capture(x, box, depth) if _takes_apart(x) else x for x in leaves]
+        treedef, [_capture(x, box, static, depth) if _takes_apart(x) else x for x in leaves]
     )
 
 
-def _capture(fn: Any, box: Callable[[Any], Any], depth: int) -> Captured:
+def _capture(
+    fn: Any, box: Callable[[Any], Any], static: Callable[[Any], Any], depth: int
+) -> Captured:
     def part(value: Any) -> Any:
-        return box(as_pytrees(value, box, depth + 1))
+        leaves = tree_leaves(value)
+        if not any(isinstance(x, ARRAY_TYPES) or _takes_apart(x) for x in leaves):
+            return static(value)  # whole, the object itself (a list it appends to)
+        return box(as_pytrees(value, box, static, depth + 1))
+
+    def parts(values: Any) -> Any:  # each captured value on its own
+        if values is None:
+            return None
+        if type(values) is dict:
+            return {k: part(v) for k, v in values.items()}
+        return tuple(part(v) for v in values)
 
     if type(fn) is functools.partial:
-        return Captured(("partial",), (part(fn.func), part(fn.args), part(fn.keywords)))
+        return Captured(("partial",), (part(fn.func), parts(fn.args), parts(fn.keywords)))
     cells = tuple(_cell_value(c) for c in fn.__closure__ or ())
     how = ("function", fn.__code__, _Same(fn.__globals__), fn.__name__, fn.__qualname__)
-    return Captured(how, (part(fn.__defaults__), part(fn.__kwdefaults__), part(cells)))
+    return Captured(how, (parts(fn.__defaults__), parts(fn.__kwdefaults__), parts(cells)))
+
+
+def _rebuild_values(values: Any) -> Any:
+    if values is None:
+        return None
+    if type(values) is dict:
+        return {k: rebuild(v) for k, v in values.items()}
+    return tuple(rebuild(v) for v in values)
+
+
+def _keywords_of(values: Any) -> dict[str, Any]:
+    return {k: rebuild(v) for k, v in values.items()}
 
 
 def _cell_value(cell: Any) -> Any:
@@ -104,19 +138,22 @@ def _cell_value(cell: Any) -> Any:
 
 
 def rebuild(tree: Any) -> Any:
-    """Undo ``as_pytrees`` (after the static boxes were opened)."""
+    """Undo ``as_pytrees`` (after the static boxes were opened).
 
-    def one(x: Any) -> Any:
-        return _rebuild(x) if isinstance(x, Captured) else x
-
-    return tree_map(one, tree, is_leaf=lambda x: isinstance(x, Captured))
+    Containers without a ``Captured`` inside are kept as they are, not copied: a
+    list a closure appends to is the caller's own list.
+    """
+    leaves, treedef = tree_flatten(tree, is_leaf=lambda x: isinstance(x, Captured))
+    if not any(isinstance(x, Captured) for x in leaves):
+        return tree
+    return tree_unflatten(treedef, [_rebuild(x) if isinstance(x, Captured) else x for x in leaves])
 
 
 def _rebuild(c: Captured) -> Any:
-    what = [rebuild(w) for w in c.what]
     if c.how[0] == "partial":
-        func, args, keywords = what
-        return functools.partial(func, *args, **keywords)
+        func, args, keywords = c.what
+        return functools.partial(rebuild(func), *_rebuild_values(args), **_keywords_of(keywords))
+    what = [_rebuild_values(w) for w in c.what]
     _, code, globals_, name, qualname = c.how
     defaults, kwdefaults, cells = what
     closure = tuple(types.CellType() if v is _EMPTY else types.CellType(v) for v in cells)

@@ -123,7 +123,7 @@ def _box_output(tree: Any) -> tuple[Any, Any, _Static]:
 
 def _box_args(tree: Any) -> Any:
     """Box the arguments; functions and partials become PyTrees of what they capture."""
-    return _box_leaves(as_pytrees(tree, _box_tree))
+    return _box_leaves(as_pytrees(tree, _box_tree, _Static))
 
 
 # Raised by int(x), bool(x), np.asarray(x) on a traced value x.

@@ -114,6 +114,8 @@ def _attribute_changes(
 ) -> list[tuple[str, Any, Any]]:
     found = []
     for name in sorted(set(old_static) | set(new_static)):
+        if name.startswith("_"):  # bookkeeping (the parameters' specs), not the user's
+            continue
         before = old_static.get(name, _ARRAY if name in old_names else None)
         after = new_static.get(name, _ARRAY if name in new_names else None)
         if not _same(before, after):
