@@ -33,7 +33,7 @@ from jax.tree_util import (
 )
 
 from ._closures import as_pytrees, rebuild
-from ._reach import DONATION_WORKS, exclusive_arrays
+from ._reach import DONATION_WORKS, container_paths, unshared
 from ._recompiles import history_of, note_recompile
 from ._tree import ARRAY_TYPES
 from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT
@@ -251,7 +251,9 @@ def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
     return False, plain
 
 
-def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]:
+def _donatable(
+    self: Any, self_leaves: list[Any], self_def: PyTreeDef, made: Any
+) -> tuple[bool, ...]:
     """Which leaves to donate: made by the last step, and reachable from nowhere else.
 
     The arrays an optimizer's own eager step made are donated to its next one,
@@ -261,18 +263,22 @@ def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]
     the next call finds again, object for object, unless the state was replaced
     since; of those, only the ones that nothing outside the optimizer holds (a
     log, a snapshot, a copy, an argument) are donated. ``self_leaves`` must be
-    the caller's only list of the leaves (``exclusive_arrays`` counts it).
+    the caller's only list of the leaves (``unshared`` counts it).
     """
     none = (False,) * len(self_leaves)
-    if made is None or not DONATION_WORKS or len(made[0]) != len(self_leaves):
+    if (
+        made is None
+        or not DONATION_WORKS
+        or len(made[0]) != len(self_leaves)
+        or made[3] != self_def  # its containers are where the last step left them
+    ):
         return none
     mine = made[1]
     if not any(mine) or not all(
         map(operator.is_, compress(made[0], mine), compress(self_leaves, mine))
     ):
         return none
-    free = exclusive_arrays(self, _ARRAY_IMPL)
-    return tuple(d and id(x) in free for x, d in zip(self_leaves, mine))
+    return unshared(self, self_leaves, mine, made[4])
 
 
 def _eager(
@@ -294,7 +300,7 @@ def _eager(
         self_leaves, self_def = tree_flatten(_box_leaves(self))
         arg_leaves = tree_flatten((args, kwargs))[0]
     made = getattr(self, OWNED_SLOT, None)
-    mask = _donatable(self, self_leaves, made)
+    mask = _donatable(self, self_leaves, self_def, made)
     donated = [x for x, d in zip(self_leaves, mask) if d]
     kept = [x for x, d in zip(self_leaves, mask) if not d]
     history = history_of(self)
@@ -316,7 +322,13 @@ def _eager(
     else:
         eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
     owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
-    made = (tuple(new_leaves), owned, eligible)
+    if made is not None and new_def == made[3]:
+        paths = made[4]
+    else:
+        paths = container_paths(new_self, _ARRAY_IMPL)
+    # What the next step's _donatable needs: the leaves and which are the
+    # optimizer's own, where they may be, the structure, the containers' places.
+    made = (tuple(new_leaves), owned, eligible, new_def, paths)
     return (new_self, out, made), True
 
 

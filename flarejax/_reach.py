@@ -18,50 +18,103 @@ import on a probe laid out as an optimizer is, and donation is switched off
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
+from itertools import compress
 from sys import getrefcount
 from typing import Any
 
+from jax.tree_util import register_pytree_node, tree_leaves
+
 from .optim._pytree import OWNED_SLOT
 
-__all__ = ["DONATION_WORKS", "exclusive_arrays"]
+__all__ = ["DONATION_WORKS", "Path", "container_paths", "unshared"]
 
-# The references a state array has while ``exclusive_arrays`` looks at it when no
-# one else holds it: its container, the tuple of leaves the last step left in
-# OWNED_SLOT, the caller's list of leaves, the loop variable, getrefcount's argument.
-_ARRAY_REFS = 5
-# A container's: its parent, the loop variable, getrefcount's argument.
+# The references a state array has while ``unshared`` counts them, when no one
+# else holds it: its container, the tuple of leaves the last step left in
+# OWNED_SLOT, the caller's list of leaves, and the iteration.
+_ARRAY_REFS = 4
+# A container's while ``_held`` looks at it: its parent, the local variable and
+# getrefcount's argument; an optimizer's attribute dict: the optimizer and the
+# attribute lookup (getrefcount's argument).
 _CONTAINER_REFS = 3
+_ATTRS_REFS = 2
+
+# A container's place below the optimizer: (True, name) for an optimizer's
+# attribute, (False, key) for a dict's key or a list's or tuple's index.
+Path = tuple[tuple[bool, Any], ...]
 
 
-def exclusive_arrays(root: Any, leaf_type: type) -> set[int]:
-    """The ids of the ``leaf_type`` objects reachable from ``root`` only through it.
+def container_paths(root: Any, leaf_type: type) -> tuple[Path, ...]:
+    """The paths to the containers below ``root`` that hold ``leaf_type`` leaves.
 
-    The caller holds each leaf exactly twice: in the tuple of leaves kept by the
-    last step and in one list of the current leaves. Containers other than dicts,
-    lists, tuples and optimizers are not looked into (their arrays are kept).
+    Parents come before their children. Containers are dicts, lists, tuples
+    and nested optimizers; others are leaves here (their arrays are never donated).
     """
-    found: set[int] = set()
-    _walk(root.__dict__.values(), leaf_type, found)
+    out: list[Path] = []
+    _collect(root, (), leaf_type, out)
+    return tuple(out)
+
+
+def _collect(node: Any, path: Path, leaf_type: type, out: list[Path]) -> bool:
+    """Add the paths below ``node``; whether it holds a ``leaf_type`` leaf."""
+    if type(node) is leaf_type:
+        return True
+    if hasattr(type(node), OWNED_SLOT):
+        items: Any = ((True, k, v) for k, v in node.__dict__.items())
+    elif type(node) is dict:
+        items = ((False, k, v) for k, v in node.items())
+    elif type(node) is list or type(node) is tuple:
+        items = ((False, i, v) for i, v in enumerate(node))
+    else:
+        return False
+    mark = len(out)
+    if path:
+        out.append(path)
+    found = False
+    for attr, key, value in items:
+        found = _collect(value, (*path, (attr, key)), leaf_type, out) or found
+    if not found:
+        del out[mark:]
     return found
 
 
-def _walk(values: Iterable[Any], leaf_type: type, found: set[int]) -> None:
-    for child in values:
-        kind = type(child)
-        if kind is leaf_type:
-            if getrefcount(child) == _ARRAY_REFS:
-                found.add(id(child))
-        elif kind is dict:
-            if getrefcount(child) == _CONTAINER_REFS:
-                _walk(child.values(), leaf_type, found)
-        elif kind is list or kind is tuple:
-            if getrefcount(child) == _CONTAINER_REFS:
-                _walk(child, leaf_type, found)
-        elif hasattr(kind, OWNED_SLOT) and getrefcount(child) == _CONTAINER_REFS:
-            attrs = child.__dict__  # a nested optimizer: its attributes too
-            if getrefcount(attrs) == _CONTAINER_REFS:
-                _walk(attrs.values(), leaf_type, found)
+def unshared(
+    root: Any, leaves: list[Any], mine: tuple[bool, ...], paths: tuple[Path, ...]
+) -> tuple[bool, ...]:
+    """Which of ``leaves`` (those ``mine`` marks) nothing outside ``root`` holds.
+
+    ``leaves`` must be the caller's only list of the leaves of ``root``, the
+    tuple of leaves kept by the last step their only other holder besides
+    ``root``, and ``paths`` the ``container_paths`` of ``root``. Leaves under a
+    container (a dict, list, tuple or nested optimizer) that something outside
+    holds are held too.
+    """
+    if sum(map(getrefcount, compress(leaves, mine))) == _ARRAY_REFS * mine.count(True):
+        mask = mine  # each has exactly its known holders (each has at least those)
+    else:
+        mask = tuple(d and c == _ARRAY_REFS for d, c in zip(mine, _counts(leaves)))
+    held = _held(root, paths)
+    if not held:
+        return mask
+    return tuple(d and id(x) not in held for x, d in zip(leaves, mask))
+
+
+def _counts(leaves: list[Any]) -> Iterator[int]:
+    return map(getrefcount, leaves)
+
+
+def _held(root: Any, paths: tuple[Path, ...]) -> set[int]:
+    """The ids of the leaves under a container that something outside holds."""
+    held: set[int] = set()
+    for path in paths:
+        node = root
+        for attr, key in path:
+            node = node.__dict__[key] if attr else node[key]
+        if getrefcount(node) != _CONTAINER_REFS or (
+            hasattr(type(node), OWNED_SLOT) and getrefcount(node.__dict__) != _ATTRS_REFS
+        ):
+            held.update(map(id, tree_leaves(node)))
+    return held
 
 
 class _Leaf:
@@ -70,6 +123,11 @@ class _Leaf:
 
 class _Node:
     __slots__ = ("__dict__", OWNED_SLOT)
+
+
+register_pytree_node(
+    _Node, lambda n: (list(n.__dict__.values()), tuple(n.__dict__)), lambda names, _: _Node()
+)
 
 
 def _probe() -> bool:
@@ -82,14 +140,16 @@ def _probe() -> bool:
     del inner
     leaves = [root.a["x"], root.a["y"][0], root.a["y"][1][0], root.inner.z]
     made = tuple(leaves)
-    alone = exclusive_arrays(root, _Leaf) == set(map(id, leaves))
+    mine = (True,) * len(leaves)
+    paths = container_paths(root, _Leaf)
+    alone = unshared(root, leaves, mine, paths) == mine
     held, shared = leaves[0], root.a["y"]
-    none = exclusive_arrays(root, _Leaf) == {id(root.inner.z)}
+    some = unshared(root, leaves, mine, paths) == (False, False, False, True)
     del held, shared
     nested = root.inner
-    skipped = id(root.inner.z) not in exclusive_arrays(root, _Leaf)
+    skipped = unshared(root, leaves, mine, paths) == (True, True, True, False)
     del nested, made
-    return alone and none and skipped
+    return alone and some and skipped and len(paths) == 4
 
 
 DONATION_WORKS = _probe()

@@ -24,7 +24,7 @@ __all__ = [
 
 # Slots of every Optimizer, outside its __dict__ (so never flattened):
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
-OWNED_SLOT = "_flarejax_owned"  # (leaves, donatable, eligible) after its last eager step
+OWNED_SLOT = "_flarejax_owned"  # what its last eager step made (flarejax._compile._eager)
 HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._recompiles)
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
