@@ -251,9 +251,7 @@ def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
     return False, plain
 
 
-def _donatable(
-    self: Any, self_leaves: list[Any], self_def: PyTreeDef, made: Any
-) -> tuple[bool, ...]:
+def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]:
     """Which leaves to donate: made by the last step, and reachable from nowhere else.
 
     The arrays an optimizer's own eager step made are donated to its next one,
@@ -263,15 +261,12 @@ def _donatable(
     the next call finds again, object for object, unless the state was replaced
     since; of those, only the ones that nothing outside the optimizer holds (a
     log, a snapshot, a copy, an argument) are donated. ``self_leaves`` must be
-    the caller's only list of the leaves (``unshared`` counts it).
+    the caller's only list of the leaves (``unshared`` counts it), and ``made``
+    (or None) the last step's, of the same structure: its containers are where
+    that step left them.
     """
     none = (False,) * len(self_leaves)
-    if (
-        made is None
-        or not DONATION_WORKS
-        or len(made[0]) != len(self_leaves)
-        or made[3] != self_def  # its containers are where the last step left them
-    ):
+    if made is None or not DONATION_WORKS or len(made[0]) != len(self_leaves):
         return none
     mine = made[1]
     if not any(mine) or not all(
@@ -300,7 +295,9 @@ def _eager(
         self_leaves, self_def = tree_flatten(_box_leaves(self))
         arg_leaves = tree_flatten((args, kwargs))[0]
     made = getattr(self, OWNED_SLOT, None)
-    mask = _donatable(self, self_leaves, self_def, made)
+    if made is not None and made[3] != self_def:
+        made = None  # the structure changed since: start afresh
+    mask = _donatable(self, self_leaves, made)
     donated = [x for x, d in zip(self_leaves, mask) if d]
     kept = [x for x, d in zip(self_leaves, mask) if not d]
     history = history_of(self)
@@ -322,7 +319,7 @@ def _eager(
     else:
         eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
     owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
-    if made is not None and new_def == made[3]:
+    if made is not None and same_structure:
         paths = made[4]
     else:
         paths = container_paths(new_self, _ARRAY_IMPL)
