@@ -69,13 +69,22 @@ def note_recompile(opt: Any, history: History, treedef: PyTreeDef) -> None:
 
 
 def _message(path: str, before: Any, after: Any) -> str:
+    if callable(after) and not isinstance(after, type):
+        fix = (
+            "Assign the function once, or make the value it depends on an array "
+            "attribute that the function reads, so that the step is reused."
+        )
+    else:
+        fix = (
+            "Store it as a JAX array instead (e.g. jnp.asarray(value), or "
+            "jnp.zeros((), jnp.int32) for a counter), so that a new value reuses "
+            "the compiled step."
+        )
     return (
         f"{path} changed from {before!r} to {after!r}, and the eager step compiled "
         f"again ({_WARN_AFTER} recompiles so far because of {path}): Python ints, bools, "
         "strings and callables stored on an optimizer are static, part of the compiled "
-        "step. Store it as a JAX array instead (e.g. jnp.asarray(value) or "
-        "jnp.zeros((), jnp.int32) for a counter), so that a new value reuses the "
-        "compiled step."
+        f"step. {fix}"
     )
 
 

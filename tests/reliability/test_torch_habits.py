@@ -277,6 +277,16 @@ def test_torch_style_reset_of_the_step_counter_warns():
             model = opt(model, _grads())
 
 
+def test_new_schedule_function_every_step_warns():
+    opt = O.SGD(0.1)
+    model = _stepped(opt)
+    pattern = r"SGD\.learning_rate changed from <function.*Assign the function once"
+    with pytest.warns(flr.RecompileWarning, match=pattern):
+        for i in range(3):
+            opt.learning_rate = lambda count, i=i: 0.1 / (i + 1)  # a new function each time
+            model = opt(model, _grads())
+
+
 def test_new_array_value_does_not_warn():
     opt = O.Adam(0.1)
     model = _stepped(opt)
