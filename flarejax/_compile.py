@@ -228,6 +228,10 @@ def _run(
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
+# Whether a jax.jit (or scan, eval_shape) trace is under way: JAX's private test of
+# its trace stack; assumed not where a JAX version lacks it (no error is raised).
+_under_jit: Callable[[], bool] = getattr(_core, "unsafe_am_i_under_a_jit", lambda: False)
+
 # The number of compiled variants of the step (jax.jit's private cache counter): a
 # step that grew it compiled.
 _compiled_steps: Callable[[], int] = _run._cache_size  # type: ignore[attr-defined]
@@ -402,7 +406,7 @@ def _inline(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> An
     if (
         not any(isinstance(x, ARRAY_TYPES) for x in leaves)
         or any(isinstance(x, jax.core.Tracer) for x in leaves)
-        or not _core.unsafe_am_i_under_a_jit()
+        or not _under_jit()
     ):
         return _run_inline(method, self, args, kwargs)
     saved = copy_optimizer(self)
