@@ -5,12 +5,23 @@ from typing import Any
 
 from . import optim, schedules, sharding
 from ._checkpoint import load, save
+from ._recompiles import RecompileWarning
 
 opt = optim
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "opt", "optim", "save", "schedules", "sharding", "testing"]
+__all__ = [
+    "RecompileWarning",
+    "__version__",
+    "load",
+    "opt",
+    "optim",
+    "save",
+    "schedules",
+    "sharding",
+    "testing",
+]
 
 
 def __getattr__(name: str) -> Any:

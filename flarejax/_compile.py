@@ -12,7 +12,6 @@ static boxes and are put back on the way out.
 from __future__ import annotations
 
 import functools
-import itertools
 import operator
 import threading
 from collections.abc import Callable
@@ -21,14 +20,25 @@ from typing import Any, TypeVar
 
 import jax
 import numpy as np
+from jax._src import core as _core
 from jax._src.array import ArrayImpl
 from jax.experimental.shard_alike import shard_alike
-from jax.tree_util import PyTreeDef, register_pytree_node_class, tree_flatten, tree_unflatten
+from jax.tree_util import (
+    PyTreeDef,
+    register_pytree_node_class,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_unflatten,
+)
 
+from ._closures import as_pytrees, rebuild
+from ._reach import DONATION_WORKS, container_paths, unshared
+from ._recompiles import history_of, note_recompile
 from ._tree import ARRAY_TYPES
 from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT
 
-__all__ = ["functional_method", "tracing"]
+__all__ = ["copy_optimizer", "functional_method", "tracing"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,15 +121,72 @@ def _box_output(tree: Any) -> tuple[Any, Any, _Static]:
     return (*boxed, _Static(not all(dynamic)))
 
 
+def _box_args(tree: Any) -> Any:
+    """Box the arguments; functions and partials become PyTrees of what they capture."""
+    return _box_leaves(as_pytrees(tree, _box_tree, _Static))
+
+
+# Raised by int(x), bool(x), np.asarray(x) on a traced value x.
+_CONCRETIZATION = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerIntegerConversionError,
+    jax.errors.TracerArrayConversionError,
+)
+
+
 def _call(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     self, args, kwargs = _unbox((self, args, kwargs))
+    args, kwargs = rebuild((args, kwargs))
     before = tree_flatten(self)
     _state.depth = getattr(_state, "depth", 0) + 1
     try:
         out = method(self, *args, **kwargs)
+    except _CONCRETIZATION as e:
+        raise _hooks_run_traced(e) from None
     finally:
         _state.depth -= 1
+    _check_state(self)
     return _box_output((_keep_placement(before, self), out))
+
+
+def _hooks_run_traced(error: Exception) -> Exception:
+    """``error`` (same type, same traceback) with a message naming the hook and the fix."""
+    hook = "a hook"
+    tb = error.__traceback__
+    while tb is not None:  # the innermost method of an optimizer names the hook
+        owner = tb.tb_frame.f_locals.get("self")
+        if hasattr(type(owner), OWNED_SLOT):
+            hook = f"{type(owner).__name__}.{tb.tb_frame.f_code.co_name}"
+        tb = tb.tb_next
+    first = str(error).strip().splitlines()[0]
+    message = (
+        f"{hook} needs a concrete value of a traced array ({first}). An eager step runs "
+        "the hooks traced, as one compiled call, exactly as under jax.jit: state and "
+        "hyperparameters are tracers there, not values. Keep them arrays: use jnp.where "
+        "or jax.lax.cond instead of Python if, jax.debug.print instead of print, and "
+        "read the value outside the step (int(opt.t) after it)."
+    )
+    new = type(error).__new__(type(error))
+    jax.errors.JAXTypeError.__init__(new, message)  # type: ignore[arg-type]
+    return new.with_traceback(error.__traceback__)
+
+
+_JIT_LEAF = (*ARRAY_TYPES, jax.core.Tracer, bool, int, float, complex)
+
+
+def _check_state(self: Any) -> None:
+    """State must be what ``jax.jit`` accepts, so that eager and jit steps agree."""
+    if all(isinstance(x, _JIT_LEAF) for x in tree_leaves(self)):
+        return
+    for path, x in tree_flatten_with_path(self)[0]:
+        if not isinstance(x, _JIT_LEAF):
+            where = type(self).__name__ + jax.tree_util.keystr(path)
+            raise TypeError(
+                f"{where} is a {type(x).__name__} ({x!r}) kept in the optimizer's state: "
+                "state containers (dicts, lists) may hold only arrays and numbers, which "
+                "jax.jit can pass in and out. Keep other values in a tuple, which is "
+                "static (e.g. self.keys = (*self.keys, key)), or as the keys of a dict."
+            )
 
 
 def _keep_placement(before: tuple[list[Any], PyTreeDef], self: Any) -> Any:
@@ -161,10 +228,56 @@ def _run(
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
+# Whether a jax.jit (or scan, eval_shape) trace is under way: JAX's private test of
+# its trace stack; assumed not where a JAX version lacks it (no error is raised).
+_under_jit: Callable[[], bool] = getattr(_core, "unsafe_am_i_under_a_jit", lambda: False)
+
+# The number of compiled variants of the step (jax.jit's private cache counter): a
+# step that grew it compiled.
+_compiled_steps: Callable[[], int] = _run._cache_size  # type: ignore[attr-defined]
+
 # The class itself, not type(jnp.zeros(())): creating an array at import would start
 # the backend, after which jax.distributed.initialize can no longer be called.
 _ARRAY_IMPL = ArrayImpl
 _PLAIN = (_ARRAY_IMPL, np.ndarray)
+
+
+def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
+    """(whether any leaf is a tracer, whether all are plain arrays)."""
+    plain = True
+    for leaves_ in (leaves, more):
+        for x in leaves_:
+            if type(x) in _PLAIN:
+                continue
+            if isinstance(x, jax.core.Tracer):
+                return True, False
+            plain = False
+    return False, plain
+
+
+def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]:
+    """Which leaves to donate: made by the last step, and reachable from nowhere else.
+
+    The arrays an optimizer's own eager step made are donated to its next one,
+    so that the state is updated in place instead of in fresh buffers. Arrays
+    it did not make (the user's, an argument's) are not, nor are scalars (not
+    worth it). What it made is remembered as its leaves after that step, which
+    the next call finds again, object for object, unless the state was replaced
+    since; of those, only the ones that nothing outside the optimizer holds (a
+    log, a snapshot, a copy, an argument) are donated. ``self_leaves`` must be
+    the caller's only list of the leaves (``unshared`` counts it), and ``made``
+    (or None) the last step's, of the same structure: its containers are where
+    that step left them.
+    """
+    none = (False,) * len(self_leaves)
+    if made is None or not DONATION_WORKS or len(made[0]) != len(self_leaves):
+        return none
+    mine = made[1]
+    if not any(mine) or not all(
+        map(operator.is_, compress(made[0], mine), compress(self_leaves, mine))
+    ):
+        return none
+    return unshared(self, self_leaves, mine, made[4])
 
 
 def _eager(
@@ -172,13 +285,9 @@ def _eager(
 ) -> Any:
     self_leaves, self_def = tree_flatten(self)
     arg_leaves = tree_flatten((args, kwargs))[0]
-    plain = True
-    for x in itertools.chain(self_leaves, arg_leaves):
-        if type(x) in _PLAIN:
-            continue
-        if isinstance(x, jax.core.Tracer):
-            return None, False
-        plain = False
+    traced, plain = _kinds(self_leaves, arg_leaves)
+    if traced:
+        return None, False
     if not plain:
         # Non-array leaves (strings, Python numbers of the model) travel as static boxes.
         if model_arg is not None:
@@ -186,33 +295,24 @@ def _eager(
                 args = (*args[:model_arg], _box_tree(args[model_arg]), *args[model_arg + 1 :])
             elif "model" in kwargs:
                 kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
-        args, kwargs = _box_leaves((args, kwargs))
+        args, kwargs = _box_args((args, kwargs))
         self_leaves, self_def = tree_flatten(_box_leaves(self))
         arg_leaves = tree_flatten((args, kwargs))[0]
-    # The arrays an optimizer's own eager step made are donated to its next one,
-    # so that the state is updated in place instead of in fresh buffers. Arrays
-    # it did not make (a copy's, the user's) are not, nor are scalars (not worth
-    # it), nor an array that is also an argument (state built from the parameter).
-    # What it made is remembered as its leaves after that step, which the next
-    # call finds again, object for object, unless the state was replaced since.
-    taken = {id(x) for x in arg_leaves}
     made = getattr(self, OWNED_SLOT, None)
-    if (
-        made is not None
-        and len(made[0]) == len(self_leaves)
-        and all(map(operator.is_, compress(made[0], made[1]), compress(self_leaves, made[1])))
-    ):
-        mask = made[1]
-    else:
-        mask = (False,) * len(self_leaves)
+    if made is not None and made[3] != self_def:
+        made = None  # the structure changed since: start afresh
+    mask = _donatable(self, self_leaves, made)
     donated = [x for x, d in zip(self_leaves, mask) if d]
-    if not taken.isdisjoint(map(id, donated)):
-        mask = tuple(d and id(x) not in taken for x, d in zip(self_leaves, mask))
-        donated = [x for x, d in zip(self_leaves, mask) if d]
     kept = [x for x, d in zip(self_leaves, mask) if not d]
+    history = history_of(self)
+    compiled = _compiled_steps()
     new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+    if _compiled_steps() != compiled:
+        note_recompile(self, history, self_def)
+    history.treedef = self_def
     if boxed.value:
         new_self, out = _unbox((new_self, out))
+    taken = {id(x) for x in arg_leaves}
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
     inputs = taken.union(map(id, self_leaves))
@@ -223,7 +323,13 @@ def _eager(
     else:
         eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
     owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
-    made = (tuple(new_leaves), owned, eligible)
+    if made is not None and same_structure:
+        paths = made[4]
+    else:
+        paths = container_paths(new_self, _ARRAY_IMPL)
+    # What the next step's _donatable needs: the leaves and which are the
+    # optimizer's own, where they may be, the structure, the containers' places.
+    made = (tuple(new_leaves), owned, eligible, new_def, paths)
     return (new_self, out, made), True
 
 
@@ -244,17 +350,104 @@ def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             if tracing():
                 return method(self, *args, **kwargs)
-            result, ran = _eager(method, model_arg, self, args, kwargs)
-            if not ran:  # traced by the user's transformation: run inline
-                return method(self, *args, **kwargs)
-            new_self, out, made = result
-            self.__dict__.clear()
-            self.__dict__.update(new_self.__dict__)
-            object.__setattr__(self, CHILDREN_SLOT, getattr(new_self, CHILDREN_SLOT, ()))
-            object.__setattr__(self, OWNED_SLOT, made)
-            return out
+            with _lock_of(self):
+                result, ran = _eager(method, model_arg, self, args, kwargs)
+                if ran:
+                    _write_back(self, *result)
+                    return result[1]
+            # Traced by the user's transformation: run inline.
+            return _inline(method, self, args, kwargs)
 
         wrapper.__flarejax_functional__ = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+# Two threads stepping one optimizer eagerly take turns: each step reads the state
+# the other wrote (no lost update) and never donates buffers the other is using.
+# A fixed set of locks, chosen by the optimizer's id: nothing to copy or pickle.
+_LOCKS = tuple(threading.RLock() for _ in range(64))
+
+
+def _lock_of(self: Any) -> threading.RLock:
+    return _LOCKS[(id(self) >> 4) % len(_LOCKS)]
+
+
+def _write_back(self: Any, new_self: Any, out: Any, made: Any) -> None:
+    self.__dict__.clear()
+    self.__dict__.update(new_self.__dict__)
+    object.__setattr__(self, CHILDREN_SLOT, getattr(new_self, CHILDREN_SLOT, ()))
+    object.__setattr__(self, OWNED_SLOT, made)
+
+
+def copy_optimizer(opt: Any) -> Any:
+    """A copy with its own containers (dicts, lists, nested optimizers), sharing arrays.
+
+    Neither the copy nor the original donates an array they both hold; each
+    steps independently.
+    """
+    leaves, treedef = tree_flatten(opt)
+    new = tree_unflatten(treedef, leaves)
+    object.__setattr__(new, OWNED_SLOT, getattr(opt, OWNED_SLOT, None))
+    return new
+
+
+def _inline(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
+    """Run ``method`` as written, inside the user's trace.
+
+    An optimizer passed into the user's ``jax.jit`` (or ``vmap``, ``grad``,
+    ``scan``) has traced leaves, or was built inside the trace. One whose leaves
+    are all concrete under a ``jax.jit`` trace was closed over instead: its step
+    would leave tracers in it and never advance its state. That is refused,
+    and the optimizer is left as it was.
+    """
+    leaves = tree_leaves(self)
+    if (
+        not any(isinstance(x, ARRAY_TYPES) for x in leaves)
+        or any(isinstance(x, jax.core.Tracer) for x in leaves)
+        or not _under_jit()
+    ):
+        return _run_inline(method, self, args, kwargs)
+    saved = copy_optimizer(self)
+    try:
+        out = _run_inline(method, self, args, kwargs)
+        if not any(isinstance(x, jax.core.Tracer) for x in tree_leaves(self)):
+            return out
+    except BaseException:
+        _restore(self, saved)
+        raise
+    _restore(self, saved)
+    raise RuntimeError(_closed_over_message(type(self).__name__))
+
+
+def _run_inline(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
+    # Only the outermost call checks the state: nested ones may see it half-built.
+    outermost = getattr(_state, "inline", 0) == 0
+    _state.inline = getattr(_state, "inline", 0) + 1
+    try:
+        out = method(self, *args, **kwargs)
+    finally:
+        _state.inline -= 1
+    if outermost:
+        _check_state(self)
+    return out
+
+
+def _restore(self: Any, saved: Any) -> None:
+    _write_back(self, saved, None, getattr(self, OWNED_SLOT, None))
+
+
+def _closed_over_message(name: str) -> str:
+    return (
+        f"this {name} was closed over by a jax.jit (or lax.scan) function instead of "
+        "being passed in: its state would hold tracers afterwards and never advance. "
+        "Pass the optimizer in and return it, as the model:\n\n"
+        "    @jax.jit\n"
+        "    def train_step(opt, model, batch):\n"
+        "        grads = jax.grad(loss_fn)(model, batch)\n"
+        "        model = opt(model, grads)\n"
+        "        return opt, model\n\n"
+        "    opt, model = train_step(opt, model, batch)\n\n"
+        f"(or call the {name} outside the jitted function: it compiles its own step)."
+    )

@@ -13,7 +13,7 @@ import numpy as np
 from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
-from .._compile import functional_method
+from .._compile import copy_optimizer, functional_method
 from .._tree import ARRAY_TYPES, is_no_grad
 from . import _pytree
 from ._checks import constructing, hyperparameter_names, under_construction, validate
@@ -101,11 +101,11 @@ class Optimizer:
             model = opt(model, grads, loss=loss)
             return opt, model, loss
 
-    An eager step updates the optimizer's own state arrays in place (their
-    buffers are donated to the compiled step, as ``torch.optim`` updates its
-    state tensors in place): an array taken out of ``opt``'s state before a step
-    is invalid after it; keep a copy (``jnp.copy``) if you need the old value.
-    The model and gradients passed in are never donated.
+    An eager step updates in place (by donating their buffers to the compiled
+    step) only the state arrays that nothing outside ``opt`` holds: an array
+    taken out of ``opt``'s state (logged, snapshotted, shared with another
+    optimizer, or held through ``copy.copy(opt)``) keeps its value, as any JAX
+    array does. The model and gradients passed in are never donated.
 
     State of a parameter that no longer appears in the model stays in the state
     dicts, untouched (and is saved with checkpoints); it is used again if a
@@ -129,7 +129,17 @@ class Optimizer:
             cls.__init__ = _recording_init(init)  # type: ignore[method-assign]
         _register(cls)
 
-    __slots__ = ("__dict__", "__weakref__", _pytree.CHILDREN_SLOT, _pytree.OWNED_SLOT)
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        _pytree.CHILDREN_SLOT,
+        _pytree.OWNED_SLOT,
+        _pytree.HISTORY_SLOT,
+    )
+
+    def __copy__(self) -> Optimizer:
+        """A copy with its own state dicts: it and the original step independently."""
+        return copy_optimizer(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not isinstance(value, jax.core.Tracer) and name in hyperparameter_names(type(self)):
@@ -225,7 +235,9 @@ class Optimizer:
         update with ``loss=`` passed to the hooks, and returns the new model and
         the value of ``loss_fn`` (``(loss, aux)`` with ``has_aux=True``).
         Eagerly, the gradient and the update run as one compiled call, cached
-        per ``loss_fn``: pass the same function every step.
+        per code of ``loss_fn``: a new closure or ``functools.partial`` every
+        step (e.g. ``lambda m: loss(m, batch)``) compiles once, its captured
+        arrays being inputs of the call.
 
         With a flax.nnx model, what the forward pass writes into variables that
         are not parameters (BatchNorm's running statistics in training mode,

@@ -14,6 +14,7 @@ from jax.tree_util import GetAttrKey
 
 __all__ = [
     "CHILDREN_SLOT",
+    "HISTORY_SLOT",
     "OWNED_SLOT",
     "as_hyperparameter",
     "as_weak_scalar",
@@ -25,7 +26,8 @@ __all__ = [
 
 # Slots of every Optimizer, outside its __dict__ (so never flattened):
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
-OWNED_SLOT = "_flarejax_owned"  # (leaves, donatable, eligible) after its last eager step
+OWNED_SLOT = "_flarejax_owned"  # what its last eager step made (flarejax._compile._eager)
+HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._recompiles)
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
