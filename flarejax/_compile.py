@@ -20,9 +20,6 @@ from typing import Any, TypeVar
 
 import jax
 import numpy as np
-from jax._src import core as _core
-from jax._src.array import ArrayImpl
-from jax.experimental.shard_alike import shard_alike
 from jax.tree_util import (
     PyTreeDef,
     register_pytree_node_class,
@@ -33,10 +30,11 @@ from jax.tree_util import (
 )
 
 from ._closures import as_pytrees, rebuild
+from ._jax import ARRAY_IMPL, shard_alike, under_jit
 from ._reach import DONATION_WORKS, container_paths, unshared
 from ._recompiles import history_of, note_recompile
 from ._tree import ARRAY_TYPES
-from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT
+from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
 
 __all__ = ["copy_optimizer", "functional_method", "tracing"]
 
@@ -230,16 +228,12 @@ def _run(
 
 # Whether a jax.jit (or scan, eval_shape) trace is under way: JAX's private test of
 # its trace stack; assumed not where a JAX version lacks it (no error is raised).
-_under_jit: Callable[[], bool] = getattr(_core, "unsafe_am_i_under_a_jit", lambda: False)
 
 # The number of compiled variants of the step (jax.jit's private cache counter): a
 # step that grew it compiled.
 _compiled_steps: Callable[[], int] = _run._cache_size  # type: ignore[attr-defined]
 
-# The class itself, not type(jnp.zeros(())): creating an array at import would start
-# the backend, after which jax.distributed.initialize can no longer be called.
-_ARRAY_IMPL = ArrayImpl
-_PLAIN = (_ARRAY_IMPL, np.ndarray)
+_PLAIN = (ARRAY_IMPL, np.ndarray)
 
 
 def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
@@ -321,12 +315,12 @@ def _eager(
     if made is not None and same_structure and len(made[2]) == len(new_leaves):
         eligible = made[2]  # the same structure: the same shapes at the same places
     else:
-        eligible = tuple(type(x) is _ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
+        eligible = tuple(type(x) is ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
     owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
     if made is not None and same_structure:
         paths = made[4]
     else:
-        paths = container_paths(new_self, _ARRAY_IMPL)
+        paths = container_paths(new_self, ARRAY_IMPL)
     # What the next step's _donatable needs: the leaves and which are the
     # optimizer's own, where they may be, the structure, the containers' places.
     made = (tuple(new_leaves), owned, eligible, new_def, paths)
@@ -397,16 +391,18 @@ def _inline(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> An
     """Run ``method`` as written, inside the user's trace.
 
     An optimizer passed into the user's ``jax.jit`` (or ``vmap``, ``grad``,
-    ``scan``) has traced leaves, or was built inside the trace. One whose leaves
-    are all concrete under a ``jax.jit`` trace was closed over instead: its step
+    ``scan``) has traced leaves, or was built inside the trace (``jax.jit(tx.init)``
+    builds one there). One made outside whose leaves are all concrete under a
+    ``jax.jit`` trace was closed over instead: its step
     would leave tracers in it and never advance its state. That is refused,
     and the optimizer is left as it was.
     """
     leaves = tree_leaves(self)
     if (
-        not any(isinstance(x, ARRAY_TYPES) for x in leaves)
+        getattr(self, TRACED_SLOT, False)
+        or not any(isinstance(x, ARRAY_TYPES) for x in leaves)
         or any(isinstance(x, jax.core.Tracer) for x in leaves)
-        or not _under_jit()
+        or not under_jit()
     ):
         return _run_inline(method, self, args, kwargs)
     saved = copy_optimizer(self)

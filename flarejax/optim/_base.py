@@ -10,10 +10,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import PyTreeDef, register_pytree_with_keys, tree_flatten, tree_unflatten
 
 from .._compile import copy_optimizer, functional_method
+from .._jax import carried_by_loop, with_weak_type
 from .._tree import ARRAY_TYPES, is_no_grad
 from . import _pytree
 from ._checks import constructing, hyperparameter_names, under_construction, validate
@@ -135,7 +135,13 @@ class Optimizer:
         _pytree.CHILDREN_SLOT,
         _pytree.OWNED_SLOT,
         _pytree.HISTORY_SLOT,
+        _pytree.TRACED_SLOT,
     )
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        obj = super().__new__(cls)
+        _pytree.mark_birth(obj)
+        return obj
 
     def __copy__(self) -> Optimizer:
         """A copy with its own state dicts: it and the original step independently."""
@@ -394,10 +400,6 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-# What jax.lax.scan, fori_loop and while_loop record as the traced function's use.
-_LOOPS = frozenset({"scan", "fori_loop", "while_body", "while_cond", "while_loop"})
-
-
 def _check_not_in_loop(opt: Optimizer) -> None:
     """Raise if ``opt`` is a loop carry and its step is about to build state.
 
@@ -409,7 +411,7 @@ def _check_not_in_loop(opt: Optimizer) -> None:
     """
     for leaf in jax.tree_util.tree_leaves(opt):
         if isinstance(leaf, jax.core.Tracer):
-            if _traced_for_loop(leaf):
+            if carried_by_loop(leaf):
                 raise TypeError(
                     f"{type(opt).__name__} builds its state on its first step, which "
                     "changes its structure, but it is carried through a jax.lax.scan / "
@@ -417,25 +419,6 @@ def _check_not_in_loop(opt: Optimizer) -> None:
                     "opt.init(model) before the loop (or take one step outside it)"
                 )
             return
-
-
-def _traced_for_loop(tracer: Any) -> bool:
-    # Whether ``tracer`` is an input of a function traced by a loop (or of one
-    # traced inside a loop body). Uses jax's internals (a tracer's trace, its
-    # inputs, its parents, what each was traced for): should they change, the
-    # check is skipped and jax's own error remains.
-    try:
-        trace = tracer._trace
-        if not any(v is tracer.val for v in trace.frame.invars):
-            return False  # made inside the traced function, not carried in
-        while trace is not None:
-            info = getattr(getattr(trace, "frame", None), "debug_info", None)
-            if getattr(info, "traced_for", None) in _LOOPS:
-                return True
-            trace = getattr(trace, "parent_trace", None)
-    except Exception:
-        return False
-    return False
 
 
 def _show_scalar(value: Any) -> str:
@@ -515,4 +498,4 @@ def keep_type(x: Any, like: Any) -> jax.Array:
     weak = jax.typeof(like).weak_type
     if x.dtype == like.dtype and jax.typeof(x).weak_type == weak:
         return x
-    return _convert_element_type(x, np.dtype(like.dtype), weak_type=weak)
+    return with_weak_type(x, like.dtype, weak)  # type: ignore[no-any-return]

@@ -20,10 +20,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax._src.lax.lax import _convert_element_type
-from jax.experimental.shard_alike import shard_alike
 from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
+from .._jax import shard_alike, with_weak_type
 from .._tree import flat_keys, is_param
 
 __all__ = ["building", "prebuild_state"]
@@ -85,7 +84,7 @@ def _cast_like(x: Any, like: Any) -> Any:
     weak = jax.typeof(like).weak_type
     if x.dtype == like.dtype and jax.typeof(x).weak_type == weak:
         return x
-    return _convert_element_type(jnp.asarray(x), np.dtype(like.dtype), weak_type=weak)
+    return with_weak_type(jnp.asarray(x), like.dtype, weak)
 
 
 def _match(value: Any, like: Any) -> Any:

@@ -9,18 +9,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax._src.lax.lax import _convert_element_type
 from jax.tree_util import GetAttrKey
+
+from .._jax import under_jit, with_weak_type
 
 __all__ = [
     "CHILDREN_SLOT",
     "HISTORY_SLOT",
     "OWNED_SLOT",
+    "TRACED_SLOT",
     "as_hyperparameter",
     "as_weak_scalar",
     "flatten",
     "flatten_with_keys",
     "is_static",
+    "mark_birth",
     "unflatten",
 ]
 
@@ -28,6 +31,7 @@ __all__ = [
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
 OWNED_SLOT = "_flarejax_owned"  # what its last eager step made (flarejax._compile._eager)
 HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._recompiles)
+TRACED_SLOT = "_flarejax_traced"  # made while a jax.jit trace was under way
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
@@ -91,7 +95,7 @@ def as_weak_scalar(value: Any) -> Any:
         target = jax.dtypes.canonicalize_dtype(jnp.float64)
         if value.dtype == target and jax.typeof(value).weak_type:
             return value
-        return _convert_element_type(value, target, weak_type=True)
+        return with_weak_type(value, target, True)
     return jnp.asarray(float(value))
 
 
@@ -126,4 +130,15 @@ def unflatten(cls: type, aux: Any, children: Any) -> Any:
     attrs.update(static)
     attrs.update(zip(names, children))
     object.__setattr__(obj, CHILDREN_SLOT, frozenset(names))
+    mark_birth(obj)
     return obj
+
+
+def mark_birth(obj: Any) -> None:
+    """Record whether ``obj`` is made inside a ``jax.jit`` trace.
+
+    Such an optimizer belongs to the traced function (``jax.jit(tx.init)``, one
+    built in the step), so its step may fill it with tracers; one made outside
+    and stepped inside was closed over (see ``flarejax._compile``).
+    """
+    object.__setattr__(obj, TRACED_SLOT, under_jit())

@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
-from jax._src import xla_bridge
+
+from .._jax import backends_are_initialized
 
 __all__ = ["LaunchError", "free_port", "initialize", "launch"]
 
@@ -72,7 +73,7 @@ def initialize(
     timeout = float(env.get(_TIMEOUT, timeout))
     if jax.distributed.is_initialized():
         return True
-    if xla_bridge.backends_are_initialized():
+    if backends_are_initialized():
         raise RuntimeError(
             "flarejax.sharding.initialize must be called before any JAX computation "
             "(jax.devices(), creating an array...): JAX's multi-process runtime is joined "

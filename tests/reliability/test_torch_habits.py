@@ -324,6 +324,20 @@ def test_optimizer_closed_over_by_jit_is_refused_and_stays_usable():
     assert int(opt.t) == t + 1
 
 
+def test_optimizer_made_inside_jit_may_be_stepped_there():
+    # Built in the traced function (as jax.jit(tx.init) builds one): it is the
+    # function's own, not a closed-over optimizer.
+    def step(model):
+        opt = O.Adam(0.1)
+        return opt, opt(model, _grads())
+
+    opt, _ = jax.jit(step)(_model())
+    assert int(opt.t) == 1
+    tx = O.Adam(0.1).to_optax()
+    state = jax.jit(tx.init)(_model())
+    assert state.m.keys() == {"w", "b"}
+
+
 def test_optimizer_passed_into_jit_still_works():
     opt = O.Adam(0.1)
     model = _model()

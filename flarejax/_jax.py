@@ -1,0 +1,75 @@
+"""Every private or experimental JAX name flarejax uses, in one place.
+
+Each has a reason to exist (no public route does the same) and a fallback where
+one is possible, so that a JAX release that moves a name breaks one module, and
+the rest of flarejax imports only public JAX and this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from jax._src import core as _core
+from jax._src import xla_bridge as _xla_bridge
+from jax._src.array import ArrayImpl
+from jax._src.lax.lax import _convert_element_type
+from jax.experimental.shard_alike import shard_alike
+
+__all__ = [
+    "ARRAY_IMPL",
+    "backends_are_initialized",
+    "carried_by_loop",
+    "shard_alike",
+    "under_jit",
+    "with_weak_type",
+]
+
+# The class of concrete arrays, without creating one: creating an array at import
+# would start the backend, after which jax.distributed.initialize can no longer be
+# called. ``type(x) is ARRAY_IMPL`` is also the cheapest "concrete jax.Array" test
+# on the eager path.
+ARRAY_IMPL = ArrayImpl
+
+
+def with_weak_type(x: Any, dtype: Any, weak: bool) -> Any:
+    """``x`` as ``dtype`` with the given weak type.
+
+    ``astype`` always returns a strong type; a weak one is what a Python float
+    becomes, and what a step must return where its input was weak.
+    """
+    return _convert_element_type(x, np.dtype(dtype), weak_type=weak)
+
+
+# Whether a jax.jit trace is under way (False where this JAX lacks the function).
+under_jit: Callable[[], bool] = getattr(_core, "unsafe_am_i_under_a_jit", lambda: False)
+
+
+def backends_are_initialized() -> bool:
+    """Whether JAX has started its backends (after which jax.distributed cannot start)."""
+    return bool(_xla_bridge.backends_are_initialized())
+
+
+# What jax.lax.scan, fori_loop and while_loop record as a traced function's use.
+_LOOPS = frozenset({"scan", "fori_loop", "while_body", "while_cond", "while_loop"})
+
+
+def carried_by_loop(tracer: Any) -> bool:
+    """Whether ``tracer`` is an input of a function traced by a loop (or inside one).
+
+    Reads a tracer's trace, its inputs, its parents and what each was traced for:
+    should those change, the answer is False and JAX's own error remains.
+    """
+    try:
+        trace = tracer._trace
+        if not any(v is tracer.val for v in trace.frame.invars):
+            return False  # made inside the traced function, not carried in
+        while trace is not None:
+            info = getattr(getattr(trace, "frame", None), "debug_info", None)
+            if getattr(info, "traced_for", None) in _LOOPS:
+                return True
+            trace = getattr(trace, "parent_trace", None)
+    except Exception:
+        return False
+    return False
