@@ -26,8 +26,6 @@ from typing import Any
 
 import jax
 
-from .._jax import backends_are_initialized
-
 __all__ = ["LaunchError", "free_port", "initialize", "launch"]
 
 _ADDRESS = "FLAREJAX_COORDINATOR"
@@ -73,6 +71,9 @@ def initialize(
     timeout = float(env.get(_TIMEOUT, timeout))
     if jax.distributed.is_initialized():
         return True
+    # Absolute: this file also runs as a script (runpy) in each launched process.
+    from flarejax._jax import backends_are_initialized
+
     if backends_are_initialized():
         raise RuntimeError(
             "flarejax.sharding.initialize must be called before any JAX computation "
