@@ -3,7 +3,7 @@
 Every time is a median over many timed repetitions after warm-up, all peers of a
 case measured in this one process, and reported as a ratio to a hand-written
 ``jax.jit`` + optax Adam step. Writes ``results.json`` and PNG plots into
-``--out`` (default ``benchmarks/results``) and prints a table and the targets.
+``--out`` (default ``docs/performance``, the folder the Performance page shows) and prints a table and the targets.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIGURE",
         help=f"run only these figures (repeat or comma-separate): {', '.join(FIGURES)}",
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance", help="output folder")
     args = parser.parse_args(argv)
     names = list(FIGURES)
     if args.only:
