@@ -10,14 +10,14 @@ import jax.numpy as jnp
 from jax.tree_util import tree_unflatten
 
 from .._tree import flat_keys
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._moments import Counted, new_counter
 
 __all__ = ["ScheduleFreeAdamW"]
 
 
-class ScheduleFreeAdamW(Optimizer):
+class ScheduleFreeAdamW(Counted):
     r"""Schedule-Free AdamW.
 
     The parameters the optimizer updates are the gradient points :math:`y_t`;
@@ -104,7 +104,7 @@ class ScheduleFreeAdamW(Optimizer):
         # Global averaging state, in float32 (optax: the parameters' lowest dtype).
         self.weight_sum = jnp.zeros((), jnp.float32)
         self.max_lr = jnp.zeros((), jnp.float32)
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def learning_rate_at(self, count: jax.Array) -> Any:
         """The learning rate at step ``count``, warm-up included."""
@@ -116,7 +116,7 @@ class ScheduleFreeAdamW(Optimizer):
         return lr
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         # As in optax, the averaging weight uses the learning rate at the 1-based
         # step number, the base step (below) the one at the 0-based count.
         self.max_lr = jnp.maximum(
