@@ -13,6 +13,7 @@ from .._tree import flat_keys
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
+from ._mu_dtype import as_mu_dtype
 
 __all__ = ["ScheduleFreeAdamW"]
 
@@ -98,7 +99,7 @@ class ScheduleFreeAdamW(Counted):
         self.eps = eps
         self.weight_decay = weight_decay
         self.weight_lr_power = weight_lr_power
-        self.state_dtype = None if state_dtype is None else jnp.dtype(state_dtype).name
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.z: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         # Global averaging state, in float32 (optax: the parameters' lowest dtype).
