@@ -32,16 +32,8 @@ class AMSGrad(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
-    mu_dtype : dtype, optional
-        The dtype of the first moment's state; ``None``: the gradient's dtype.
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
+        As in :class:`Adam`.
     bias_correction_mu, bias_correction_nu : bool
         Bias-correct the first moment, and the second moment before the maximum.
 

@@ -32,14 +32,8 @@ class LAMB(Adam, DecoupledDecay):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
+    learning_rate, b1, b2, eps, eps_root
+        As in :class:`Adam`.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`, added to the update
         before the trust ratio (which applies to every parameter).

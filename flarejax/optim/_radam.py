@@ -40,22 +40,13 @@ class RAdam(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
+        As in :class:`Adam`.
     threshold : float
         :math:`\rho_{\min}`, the length of the moving average from which the
         adaptive step is used.
     nesterov : bool
         Use the Nesterov first moment of :class:`NAdam`.
-    mu_dtype : dtype, optional
-        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
-        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
