@@ -7,15 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._complex import abs_sq
+from ._moments import AdaptiveMoments, debias, ema, nesterov_debias
 
 __all__ = ["AdaBelief"]
 
 
-class AdaBelief(Optimizer):
+class AdaBelief(AdaptiveMoments):
     r"""AdaBelief: Adam whose second moment is the variance of the gradient around its EMA.
 
     .. math::
@@ -52,6 +50,9 @@ class AdaBelief(Optimizer):
     Observed Gradients", NeurIPS 2020.
     """
 
+    second_moment = "s"
+    s: dict[str, jax.Array]
+
     def __init__(
         self,
         learning_rate: float,
@@ -63,39 +64,17 @@ class AdaBelief(Optimizer):
         nesterov: bool = False,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.eps_root = eps_root
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         self.nesterov = nesterov
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
-        self.s: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.s[key] = real_like(grad)  # |g - m|^2 is real
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
-        s = self.b2 * self.s[key] + (1 - self.b2) * abs_sq(grad - self.m[key])
-        self.s[key] = s.astype(self.s[key].dtype)
-        self.s[key] = self.s[key] + self.eps_root
+        self._build(key, grad)
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
+        s = ema(self.s[key], abs_sq(grad - self.m[key]), self.b2)
+        self.s[key] = s.astype(self.s[key].dtype) + self.eps_root
         if self.nesterov:
-            m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
-                grad / (1 - self.b1**self.t)
-            )
+            m_hat = nesterov_debias(self.m[key], grad, self.b1, self.t)
         else:
-            m_hat = self.m[key] / (1 - self.b1**self.t)
-        s_hat = self.s[key] / (1 - self.b2**self.t)
+            m_hat = debias(self.m[key], self.b1, self.t)
+        s_hat = debias(self.s[key], self.b2, self.t)
         return self.current(self.learning_rate) * (m_hat / (jnp.sqrt(s_hat) + self.eps))

@@ -8,15 +8,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
 from ._complex import abs_sq, real_like
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Adafactor"]
 
 
-class Adafactor(Optimizer):
+class Adafactor(Counted):
     r"""Adafactor: RMS scaling with a rank-1 (row times column) second moment.
 
     For a matrix gradient (the two largest axes of an array with at least two,
@@ -112,11 +112,7 @@ class Adafactor(Optimizer):
         self.v_col: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.m: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def factored_dims(self, shape: tuple[int, ...]) -> tuple[int, int] | None:
         """The (second largest, largest) axes to factor over, or ``None``."""

@@ -7,15 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._complex import abs_sq
+from ._moments import AdaptiveMoments, debias, ema
 
 __all__ = ["Adam"]
 
 
-class Adam(Optimizer):
+class Adam(AdaptiveMoments):
     r"""Adam: adaptive moment estimation.
 
     .. math::
@@ -59,37 +57,15 @@ class Adam(Optimizer):
         eps_root: float = 0.0,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0.0, 1.0)
-        check_range("b2", b2, 0.0, 1.0)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.eps_root = eps_root
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
-        self.v: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def _build(self, key: str, grad: jax.Array) -> None:
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """Advance the moments of ``key``; return the bias-corrected Adam direction."""
         self._build(key, grad)
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
-        m_hat = self.m[key] / (1 - self.b1**self.t)
-        v_hat = self.v[key] / (1 - self.b2**self.t)
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
+        self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
+        m_hat = debias(self.m[key], self.b1, self.t)
+        v_hat = debias(self.v[key], self.b2, self.t)
         return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

@@ -7,15 +7,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._moments import AdaptiveMoments, debias, ema
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(AdaptiveMoments):
     r"""Adamax: Adam with the infinity norm in place of the second moment.
 
     .. math::
@@ -47,6 +44,9 @@ class Adamax(Optimizer):
     Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.1.
     """
 
+    second_moment = "u"
+    u: dict[str, jax.Array]
+
     def __init__(
         self,
         learning_rate: float,
@@ -55,31 +55,14 @@ class Adamax(Optimizer):
         eps: float = 1e-8,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
-        self.u: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The Adamax direction :math:`\\hat m_t / u_t`."""
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.u[key] = real_like(grad)  # a running max of |g|: real, for complex g too
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
+        self._build(key, grad)  # u is a running max of |g|: real, for complex g too
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
         self.u[key] = jnp.maximum(jnp.abs(grad) + self.eps, self.b2 * self.u[key])
-        return self.m[key] / (1 - self.b1**self.t) / self.u[key]
+        return debias(self.m[key], self.b1, self.t) / self.u[key]
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return self.current(self.learning_rate) * self.direction(key, grad)

@@ -7,13 +7,13 @@ from typing import Any
 import jax
 
 from ._adamax import Adamax
-from ._checks import check_nonnegative
-from ._patterns import Pattern, matches, normalize_patterns
+from ._decay import DecoupledDecay
+from ._patterns import Pattern
 
 __all__ = ["AdamaxW"]
 
 
-class AdamaxW(Adamax):
+class AdamaxW(Adamax, DecoupledDecay):
     r"""Adamax with decoupled weight decay.
 
     .. math::
@@ -27,13 +27,8 @@ class AdamaxW(Adamax):
     ----------
     learning_rate, b1, b2, eps, mu_dtype
         As in :class:`Adamax`.
-    weight_decay : float or schedule
-        The decay rate :math:`\lambda`, scaled by the learning rate.
-    mask : pattern(s) or function of the key, optional
-        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
-        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
-        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
-        the parameters returning one.)
+    weight_decay, mask, decouple_from_lr
+        Decoupled weight decay, as in :class:`AdamW`.
 
     References
     ----------
@@ -49,14 +44,12 @@ class AdamaxW(Adamax):
         weight_decay: float = 1e-4,
         mask: Pattern | None = None,
         mu_dtype: Any = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
-        check_nonnegative("weight_decay", weight_decay)
         super().__init__(learning_rate, b1, b2, eps, mu_dtype)
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        update = self.direction(key, grad)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
+        update = self.decay(key, self.direction(key, grad), param)
         return self.current(self.learning_rate) * update

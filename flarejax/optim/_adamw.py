@@ -8,13 +8,13 @@ from typing import Any
 import jax
 
 from ._adam import Adam
-from ._checks import check_nonnegative
-from ._patterns import Pattern, matches, normalize_patterns
+from ._decay import DecoupledDecay
+from ._patterns import Pattern
 
 __all__ = ["AdamW"]
 
 
-class AdamW(Adam):
+class AdamW(Adam, DecoupledDecay):
     r"""Adam with decoupled weight decay.
 
     .. math::
@@ -37,6 +37,18 @@ class AdamW(Adam):
         or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
         ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
         the parameters returning one.)
+    decouple_from_lr : bool
+        Fully decoupled decay: scale :math:`\lambda` by the learning-rate
+        schedule's multiplier :math:`\eta_t / \eta_0` instead of by
+        :math:`\eta_t`, so that the step subtracts
+        :math:`\eta_t\, \hat m_t / (\ldots) + (\eta_t / \eta_0)\, \lambda\, \theta_{t-1}`
+        (:math:`\eta_0`, the first step's learning rate, must be positive).
+        :math:`\lambda` is then a decay per step, independent of the learning
+        rate, as Loshchilov & Hutter define it.
+
+    Every optimizer with decoupled weight decay (:class:`AdamaxW`,
+    :class:`NAdamW`, :class:`LAMB`, :class:`Lion`, :class:`Adan`,
+    :class:`AdEMAMix`) takes these three arguments, as here.
 
     References
     ----------
@@ -53,14 +65,12 @@ class AdamW(Adam):
         mu_dtype: Any = None,
         weight_decay: float | Callable[..., Any] = 1e-4,
         mask: Pattern | None = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
-        check_nonnegative("weight_decay", weight_decay)
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        update = self.direction(key, grad)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
+        update = self.decay(key, self.direction(key, grad), param)
         return self.current(self.learning_rate) * update

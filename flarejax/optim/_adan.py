@@ -7,16 +7,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
-from ._patterns import Pattern, matches, normalize_patterns
+from ._checks import check_range
+from ._complex import abs_sq
+from ._decay import DecoupledDecay
+from ._moments import AdaptiveMoments, debias, ema
+from ._mu_dtype import moment_dtype
+from ._patterns import Pattern
 
 __all__ = ["Adan"]
 
 
-class Adan(Optimizer):
+class Adan(AdaptiveMoments, DecoupledDecay):
     r"""Adan: Adam with a Nesterov correction estimated from consecutive gradients.
 
     .. math::
@@ -44,13 +45,8 @@ class Adan(Optimizer):
         :math:`\varepsilon`, added to the denominator outside the square root.
     eps_root : float
         :math:`\varepsilon_{root}`, added inside the square root.
-    weight_decay : float or schedule
-        The decoupled decay rate :math:`\lambda`, scaled by the learning rate.
-    mask : pattern(s) or function of the key, optional
-        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
-        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
-        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
-        the parameters returning one.)
+    weight_decay, mask, decouple_from_lr
+        Decoupled weight decay, as in :class:`AdamW`.
     mu_dtype : dtype, optional
         The dtype of the moments :math:`m` and :math:`v` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
@@ -60,6 +56,9 @@ class Adan(Optimizer):
     Xie et al., "Adan: Adaptive Nesterov Momentum Algorithm for Faster
     Optimizing Deep Models", TPAMI 2024.
     """
+
+    second_moment = "n"
+    n: dict[str, jax.Array]
 
     def __init__(
         self,
@@ -72,49 +71,29 @@ class Adan(Optimizer):
         weight_decay: float = 0.0,
         mask: Pattern | None = None,
         mu_dtype: Any = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         check_range("b3", b3, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        check_nonnegative("weight_decay", weight_decay)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
         self.b3 = b3
-        self.eps = eps
-        self.eps_root = eps_root
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
+        self.init_decay(weight_decay, mask, decouple_from_lr)
         self.v: dict[str, jax.Array] = {}
-        self.n: dict[str, jax.Array] = {}
         self.prev_grad: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:
-            for state in (self.m, self.v):
-                state[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
+            self.v[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
             self.prev_grad[key] = jnp.zeros_like(grad)
-            self.n[key] = real_like(grad)  # |.|^2 is real, for complex g too
+        self._build(key, grad)
         # No previous gradient at the first step: its difference counts as zero.
         diff = jnp.where(self.t == 1, jnp.zeros_like(grad), grad - self.prev_grad[key])
         self.prev_grad[key] = grad
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
-        self.v[key] = (self.b2 * self.v[key] + (1 - self.b2) * diff).astype(self.v[key].dtype)
-        self.n[key] = self.b3 * self.n[key] + (1 - self.b3) * abs_sq(grad + (1 - self.b2) * diff)
-        m_hat = self.m[key] / (1 - self.b1**self.t)
-        v_hat = self.v[key] / (1 - self.b2**self.t)
-        n_hat = self.n[key] / (1 - self.b3**self.t)
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
+        self.v[key] = ema(self.v[key], diff, self.b2).astype(self.v[key].dtype)
+        self.n[key] = ema(self.n[key], abs_sq(grad + (1 - self.b2) * diff), self.b3)
+        m_hat = debias(self.m[key], self.b1, self.t)
+        v_hat = debias(self.v[key], self.b2, self.t)
+        n_hat = debias(self.n[key], self.b3, self.t)
         update = (m_hat + (1 - self.b2) * v_hat) / (jnp.sqrt(n_hat + self.eps_root) + self.eps)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
-        return self.current(self.learning_rate) * update
+        return self.current(self.learning_rate) * self.decay(key, update, param)

@@ -7,16 +7,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._decay import DecoupledDecay
+from ._moments import Counted, debias, ema, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
-from ._patterns import Pattern, matches, normalize_patterns
+from ._patterns import Pattern
 
 __all__ = ["AdEMAMix"]
 
 
-class AdEMAMix(Optimizer):
+class AdEMAMix(Counted, DecoupledDecay):
     r"""AdEMAMix: Adam whose numerator adds a slow, long-memory EMA of the gradients.
 
     .. math::
@@ -52,13 +53,8 @@ class AdEMAMix(Optimizer):
         (optax 0.2.8 initializes them in ``mu_dtype`` but keeps the promoted
         dtype after the first step; the same unless ``mu_dtype`` is narrower
         than the gradient.)
-    weight_decay : float or schedule
-        The decoupled decay rate :math:`\lambda`, scaled by the learning rate.
-    mask : pattern(s) or function of the key, optional
-        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
-        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
-        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
-        the parameters returning one.)
+    weight_decay, mask, decouple_from_lr
+        Decoupled weight decay, as in :class:`AdamW`.
 
     References
     ----------
@@ -78,6 +74,8 @@ class AdEMAMix(Optimizer):
         mu_dtype: Any = None,
         weight_decay: float = 0.0,
         mask: Pattern | None = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -86,7 +84,6 @@ class AdEMAMix(Optimizer):
         check_nonnegative("alpha", alpha)
         check_nonnegative("eps", eps)
         check_nonnegative("eps_root", eps_root)
-        check_nonnegative("weight_decay", weight_decay)
         self.learning_rate = learning_rate
         self.b1 = b1
         self.b2 = b2
@@ -95,16 +92,11 @@ class AdEMAMix(Optimizer):
         self.eps = eps
         self.eps_root = eps_root
         self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.init_decay(weight_decay, mask, decouple_from_lr)
         self.m_fast: dict[str, jax.Array] = {}
         self.m_slow: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m_fast:
@@ -113,17 +105,15 @@ class AdEMAMix(Optimizer):
             # |g|^2 is real, for complex g too.
             self.v[key] = jnp.zeros_like(real_like(grad), dtype=self.mu_dtype)
         b3 = self.current(self.b3)
-        m_fast = self.b1 * self.m_fast[key] + (1 - self.b1) * grad
-        m_slow = b3 * self.m_slow[key] + (1 - b3) * grad
-        v = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
-        m_hat = m_fast / (1 - self.b1**self.t)
-        v_hat = v / (1 - self.b2**self.t)
+        m_fast = ema(self.m_fast[key], grad, self.b1)
+        m_slow = ema(self.m_slow[key], grad, b3)
+        v = ema(self.v[key], abs_sq(grad), self.b2)
+        m_hat = debias(m_fast, self.b1, self.t)
+        v_hat = debias(v, self.b2, self.t)
         update = (m_hat + self.current(self.alpha) * m_slow) / (
             jnp.sqrt(v_hat + self.eps_root) + self.eps
         )
         self.m_fast[key] = m_fast.astype(self.m_fast[key].dtype)
         self.m_slow[key] = m_slow.astype(self.m_slow[key].dtype)
         self.v[key] = v.astype(self.v[key].dtype)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
-        return self.current(self.learning_rate) * update
+        return self.current(self.learning_rate) * self.decay(key, update, param)

@@ -8,10 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like, reject_complex
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._complex import abs_sq, reject_complex
+from ._moments import AdaptiveMoments, ema
 
 __all__ = ["ADOPT"]
 
@@ -20,7 +18,7 @@ def _fourth_root(count: jax.Array) -> jax.Array:
     return count**0.25
 
 
-class ADOPT(Optimizer):
+class ADOPT(AdaptiveMoments):
     r"""ADOPT: momentum on the gradient normalized by the *previous* second moment.
 
     .. math::
@@ -75,32 +73,15 @@ class ADOPT(Optimizer):
         use_clipping: bool = True,
         clip_value_fn: Callable[[jax.Array], jax.Array] = _fourth_root,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.mu_dtype = as_mu_dtype(mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
         self.nesterov = nesterov
         self.use_clipping = use_clipping
         self.clip_value_fn = clip_value_fn
-        self.m: dict[str, jax.Array] = {}
-        self.v: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if self.use_clipping:
             reject_complex(self, key, grad, "it clips the normalized gradient element-wise")
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
+        self._build(key, grad)
         # The first step has no v_{t-1} to normalize by: it only sets v_1 = g_1^2.
         first = self.t == 1
         b1 = jnp.where(first, 1.0, self.b1)
@@ -109,8 +90,8 @@ class ADOPT(Optimizer):
         if self.use_clipping:
             bound = self.clip_value_fn(jnp.asarray(self.t, jnp.int32) - 1)
             normalized = jnp.clip(normalized, -bound, bound)
-        m = b1 * self.m[key] + (1 - b1) * normalized
-        self.v[key] = b2 * self.v[key] + (1 - b2) * abs_sq(grad)
-        update = b1 * m + (1 - b1) * normalized if self.nesterov else m
+        m = ema(self.m[key], normalized, b1)
+        self.v[key] = ema(self.v[key], abs_sq(grad), b2)
+        update = ema(m, normalized, b1) if self.nesterov else m
         self.m[key] = m.astype(self.m[key].dtype)
         return self.current(self.learning_rate) * update

@@ -8,9 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from ._adam import Adam
-from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._moments import debias, ema
 
 __all__ = ["AMSGrad"]
 
@@ -33,16 +32,8 @@ class AMSGrad(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
-    mu_dtype : dtype, optional
-        The dtype of the first moment's state; ``None``: the gradient's dtype.
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
+        As in :class:`Adam`.
     bias_correction_mu, bias_correction_nu : bool
         Bias-correct the first moment, and the second moment before the maximum.
 
@@ -62,27 +53,20 @@ class AMSGrad(Adam):
         bias_correction_mu: bool = True,
         bias_correction_nu: bool = True,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
-        self.mu_dtype = as_mu_dtype(mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         self.bias_correction_mu = bias_correction_mu
         self.bias_correction_nu = bias_correction_nu
         self.v_max: dict[str, jax.Array] = {}
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The AMSGrad direction :math:`\\hat m_t / (\\sqrt{\\hat v^{\\max}_t} + \\varepsilon)`."""
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
+        if key not in self.v_max:
             self.v_max[key] = real_like(grad)
-        m = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
-        m_hat = m / (1 - self.b1**self.t) if self.bias_correction_mu else m
-        v_hat = self.v[key] / (1 - self.b2**self.t) if self.bias_correction_nu else self.v[key]
+        self._build(key, grad)
+        m = ema(self.m[key], grad, self.b1)
+        self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
+        m_hat = debias(m, self.b1, self.t) if self.bias_correction_mu else m
+        v_hat = debias(self.v[key], self.b2, self.t) if self.bias_correction_nu else self.v[key]
         self.v_max[key] = jnp.maximum(self.v_max[key], v_hat)
         self.m[key] = m.astype(self.m[key].dtype)
         return m_hat / (jnp.sqrt(self.v_max[key] + self.eps_root) + self.eps)

@@ -11,12 +11,13 @@ from jax.tree_util import tree_unflatten
 from .._tree import flat_keys
 from ._base import Optimizer
 from ._checks import check_range
+from ._moments import Counted
 from ._substep import substep
 
 __all__ = ["EMA"]
 
 
-class EMA(Optimizer):
+class EMA(Counted):
     r"""Keep an exponential moving average of the parameters that ``opt`` trains.
 
     .. math::
@@ -59,7 +60,7 @@ class EMA(Optimizer):
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
     ) -> dict[str, jax.Array | None]:
         updates = substep(self.opt, grads, params, extras)
-        self.t = self.t + 1
+        super().call_model(grads)  # advances self.t
         for key, u in updates.items():
             p = params[key]
             new = p if u is None else (p - u).astype(p.dtype)

@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
 from ._complex import norm
+from ._moments import Counted, new_counter
 
 __all__ = ["Fromage"]
 
 
-class Fromage(Optimizer):
+class Fromage(Counted):
     r"""Fromage: steps of relative size :math:`\eta` in each parameter's norm.
 
     .. math::
@@ -44,11 +44,7 @@ class Fromage(Optimizer):
         check_nonnegative("min_norm", min_norm)
         self.learning_rate = learning_rate
         self.min_norm = min_norm
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         param_norm = jnp.maximum(norm(param), self.min_norm)

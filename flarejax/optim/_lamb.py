@@ -8,14 +8,14 @@ import jax
 import jax.numpy as jnp
 
 from ._adam import Adam
-from ._checks import check_nonnegative, check_range
 from ._complex import norm
-from ._patterns import Pattern, matches, normalize_patterns
+from ._decay import DecoupledDecay
+from ._patterns import Pattern
 
 __all__ = ["LAMB"]
 
 
-class LAMB(Adam):
+class LAMB(Adam, DecoupledDecay):
     r"""LAMB: Adam with weight decay, rescaled per parameter by a trust ratio.
 
     .. math::
@@ -32,22 +32,11 @@ class LAMB(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
-    weight_decay : float or schedule
-        The decay rate :math:`\lambda`, added to the update before the trust ratio.
-    mask : pattern(s) or function of the key, optional
-        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
-        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
-        ``None``: all. The trust ratio applies to every parameter. (optax's
-        ``mask`` is a tree of booleans, or a function of the parameters
-        returning one.)
+    learning_rate, b1, b2, eps, eps_root
+        As in :class:`Adam`.
+    weight_decay, mask, decouple_from_lr
+        Decoupled weight decay, as in :class:`AdamW`, added to the update
+        before the trust ratio (which applies to every parameter).
 
     References
     ----------
@@ -64,21 +53,14 @@ class LAMB(Adam):
         eps_root: float = 0.0,
         weight_decay: float = 0.0,
         mask: Pattern | None = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        check_nonnegative("weight_decay", weight_decay)
         super().__init__(learning_rate, b1, b2, eps, eps_root)
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        update = self.direction(key, grad)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
+        update = self.decay(key, self.direction(key, grad), param)
         param_norm, update_norm = norm(param), norm(update)
         # A zero norm (e.g. a zero-initialized bias) would stop the parameter forever.
         zero = (param_norm == 0) | (update_norm == 0)

@@ -7,15 +7,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import norm
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["LARS"]
 
 
-class LARS(Optimizer):
+class LARS(Counted):
     r"""LARS: SGD with momentum, each parameter's step scaled by a trust ratio.
 
     .. math::
@@ -78,11 +78,7 @@ class LARS(Optimizer):
         self.nesterov = nesterov
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if key not in self.trace:

@@ -10,17 +10,17 @@ import jax.numpy as jnp
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from .._tree import flat_keys, is_param
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
 from ._complex import sum_abs_sq
 from ._linesearch import vdot, zoom_linesearch
+from ._moments import Counted, new_counter
 
 __all__ = ["LBFGS"]
 
 Tree = dict[str, jax.Array]
 
 
-class LBFGS(Optimizer):
+class LBFGS(Counted):
     r"""L-BFGS: a quasi-Newton method from the last ``memory_size`` steps.
 
     With :math:`s_i = \theta_{i+1} - \theta_i` and :math:`y_i = g_{i+1} - g_i`
@@ -160,7 +160,7 @@ class LBFGS(Optimizer):
         self.rho = jnp.zeros(memory_size)  # 1 / <s_i, y_i>, over all parameters
         self.stepsize = jnp.ones(())  # the line search's last step size
         self.linesearch_steps = jnp.zeros((), jnp.int32)
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def call_model(
         self,
@@ -172,7 +172,7 @@ class LBFGS(Optimizer):
         **_: Any,
     ) -> Tree:
         count = jnp.asarray(self.t, jnp.int32)
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         for key, g in grads.items():
             if key not in self.s:
                 p = params[key]

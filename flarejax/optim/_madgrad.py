@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import reject_complex
+from ._moments import Counted, new_counter
 
 __all__ = ["MADGRAD"]
 
 
-class MADGRAD(Optimizer):
+class MADGRAD(Counted):
     r"""MADGRAD: dual averaging with a cube-root Adagrad denominator and momentum.
 
     .. math::
@@ -65,11 +65,7 @@ class MADGRAD(Optimizer):
         self.grad_sum: dict[str, jax.Array] = {}
         self.grad_sum_sq: dict[str, jax.Array] = {}
         self.x0: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         reject_complex(self, key, grad, "its denominator is a cube root of a sum of squares")

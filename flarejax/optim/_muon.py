@@ -9,9 +9,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Muon"]
@@ -33,7 +33,7 @@ DimensionNumbers = tuple[Axes, Axes]
 """``(reduction_axis, output_axis)``, e.g. ``optax.contrib.MuonDimensionNumbers``."""
 
 
-class Muon(Optimizer):
+class Muon(Counted):
     r"""Muon: momentum orthogonalized by Newton–Schulz iterations.
 
     For a matrix parameter (a 2-D array, or any array given dimension numbers):
@@ -181,11 +181,7 @@ class Muon(Optimizer):
         self.consistent_rms = consistent_rms
         self.mu: dict[str, jax.Array] = {}
         self.nu: dict[str, jax.Array] = {}  # Adam's second moment, fallback parameters only
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         dims = self.dimension_numbers(key, param)

@@ -8,9 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from ._adam import Adam
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._complex import abs_sq
+from ._moments import debias, ema, nesterov_debias
 
 __all__ = ["NAdam"]
 
@@ -33,16 +32,8 @@ class NAdam(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
-    mu_dtype : dtype, optional
-        The dtype of the first moment's state; ``None``: the gradient's dtype.
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
+        As in :class:`Adam`.
 
     References
     ----------
@@ -58,26 +49,14 @@ class NAdam(Adam):
         eps_root: float = 0.0,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
-        self.mu_dtype = as_mu_dtype(mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`."""
-        if key not in self.m:
-            self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
-        m = self.b1 * self.m[key] + (1 - self.b1) * grad
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
-        # Nesterov: step with the next momentum, beta1 m_t + (1 - beta1) g_t,
-        # each term bias-corrected for the step it belongs to.
-        m_hat = self.b1 * (m / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
-            grad / (1 - self.b1**self.t)
-        )
-        v_hat = self.v[key] / (1 - self.b2**self.t)
+        self._build(key, grad)
+        m = ema(self.m[key], grad, self.b1)
+        self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
+        m_hat = nesterov_debias(m, grad, self.b1, self.t)
+        v_hat = debias(self.v[key], self.b2, self.t)
         self.m[key] = m.astype(self.m[key].dtype)
         return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)

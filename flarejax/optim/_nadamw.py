@@ -6,14 +6,14 @@ from typing import Any
 
 import jax
 
-from ._checks import check_nonnegative
+from ._decay import DecoupledDecay
 from ._nadam import NAdam
-from ._patterns import Pattern, matches, normalize_patterns
+from ._patterns import Pattern
 
 __all__ = ["NAdamW"]
 
 
-class NAdamW(NAdam):
+class NAdamW(NAdam, DecoupledDecay):
     r"""NAdam with decoupled weight decay.
 
     .. math::
@@ -29,13 +29,8 @@ class NAdamW(NAdam):
     ----------
     learning_rate, b1, b2, eps, eps_root, mu_dtype
         As in :class:`NAdam`.
-    weight_decay : float or schedule
-        The decay rate :math:`\lambda`, scaled by the learning rate.
-    mask : pattern(s) or function of the key, optional
-        Decay only the parameters whose dotted key matches (glob, ``re:`` regex,
-        or ``key -> bool``, e.g. ``lambda key: not key.endswith("bias")``);
-        ``None``: all. (optax's ``mask`` is a tree of booleans, or a function of
-        the parameters returning one.)
+    weight_decay, mask, decouple_from_lr
+        Decoupled weight decay, as in :class:`AdamW`.
 
     References
     ----------
@@ -52,14 +47,12 @@ class NAdamW(NAdam):
         mu_dtype: Any = None,
         weight_decay: float = 1e-4,
         mask: Pattern | None = None,
+        *,
+        decouple_from_lr: bool = False,
     ) -> None:
-        check_nonnegative("weight_decay", weight_decay)
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
-        self.weight_decay = weight_decay
-        self.mask = None if mask is None else normalize_patterns(mask, "mask")
+        self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        update = self.direction(key, grad)
-        if self.mask is None or matches(self.mask, key):
-            update = update + self.current(self.weight_decay) * param
+        update = self.decay(key, self.direction(key, grad), param)
         return self.current(self.learning_rate) * update

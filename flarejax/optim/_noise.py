@@ -7,13 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted
 
 __all__ = ["AddNoise"]
 
 
-class AddNoise(Optimizer):
+class AddNoise(Counted):
     r"""Add Gaussian noise of annealed variance to the gradient.
 
     .. math::
@@ -53,7 +53,7 @@ class AddNoise(Optimizer):
         self.t = jnp.zeros((), jnp.int32)
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         std = jnp.sqrt(self.eta / self.t**self.gamma)
         key, sample = jax.random.split(jax.random.wrap_key_data(self.rng_key, impl=self.impl))
         self.rng_key = jax.random.key_data(key)

@@ -8,13 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 
 __all__ = ["NoisySGD"]
 
 
-class NoisySGD(Optimizer):
+class NoisySGD(Counted):
     r"""SGD on gradients with added Gaussian noise whose variance decays over time.
 
     .. math::
@@ -58,10 +58,10 @@ class NoisySGD(Optimizer):
         self.eta = eta
         self.gamma = gamma
         self.key = _as_key(0 if key is None else key)
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         std = jnp.sqrt(self.eta / self.t.astype(jnp.float32) ** self.gamma)
         self.key, sample_key = jax.random.split(self.key)
         keys = jax.random.split(sample_key, len(grads))

@@ -7,15 +7,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
+from ._checks import check_nonnegative
 from ._complex import norm
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._moments import AdaptiveMoments, ema
+from ._mu_dtype import moment_dtype
 
 __all__ = ["NovoGrad"]
 
 
-class NovoGrad(Optimizer):
+class NovoGrad(AdaptiveMoments):
     r"""NovoGrad: SGD momentum on gradients normalized per layer.
 
     .. math::
@@ -65,36 +65,20 @@ class NovoGrad(Optimizer):
         weight_decay: float = 0.0,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         check_nonnegative("weight_decay", weight_decay)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.eps_root = eps_root
         self.weight_decay = weight_decay
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
-        self.v: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
 
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
-
-    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+    def _build(self, key: str, grad: jax.Array, initial: float = 0.0) -> None:
         if key not in self.m:
             self.m[key] = jnp.zeros_like(grad, dtype=moment_dtype(self.mu_dtype, grad))
-            self.v[key] = jnp.zeros((), jnp.real(grad).dtype)  # ||g||^2 is real
+            self.v[key] = jnp.zeros((), jnp.real(grad).dtype)  # ||g||^2 is real, one per layer
+
+    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        self._build(key, grad)
         sq_norm = norm(grad) ** 2  # as optax: the square of the norm, not a sum of squares
         # The first step starts v at ||g||^2 rather than decaying it from zero.
-        self.v[key] = jnp.where(
-            self.t == 1, sq_norm, self.b2 * self.v[key] + (1 - self.b2) * sq_norm
-        )
+        self.v[key] = jnp.where(self.t == 1, sq_norm, ema(self.v[key], sq_norm, self.b2))
         step = grad / (jnp.sqrt(self.v[key] + self.eps_root) + self.eps)
         step = step + self.current(self.weight_decay) * param
         self.m[key] = (self.b1 * self.m[key] + step).astype(self.m[key].dtype)

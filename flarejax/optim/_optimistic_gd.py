@@ -7,13 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 
 __all__ = ["OptimisticGD"]
 
 
-class OptimisticGD(Optimizer):
+class OptimisticGD(Counted):
     r"""Optimistic gradient descent: extrapolate from the previous gradient.
 
     .. math::
@@ -48,11 +48,7 @@ class OptimisticGD(Optimizer):
         self.alpha = alpha
         self.beta = beta
         self.prev_grad: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.prev_grad:

@@ -7,16 +7,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
 from ._complex import sum_abs_sq
+from ._moments import Counted, new_counter
 
 __all__ = ["PolyakSGD"]
 
 _VARIANTS = ("sps", "sps+")
 
 
-class PolyakSGD(Optimizer):
+class PolyakSGD(Counted):
     r"""SGD with the Polyak step size: the step that would reach ``f_min`` on a linear model.
 
     .. math::
@@ -70,7 +70,7 @@ class PolyakSGD(Optimizer):
         self.f_min = f_min
         self.eps = eps
         self.variant = variant
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def call_model(
         self, grads: dict[str, jax.Array], *, loss: Any = None, **_: Any
@@ -80,7 +80,7 @@ class PolyakSGD(Optimizer):
                 "PolyakSGD needs the loss value: call opt(model, grads, loss=loss) "
                 "or opt.minimize(loss_fn, model, ...)"
             )
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         scaling = self.current(self.scaling)
         grads = {key: scaling * grad for key, grad in grads.items()}
         sq_norm = sum(sum_abs_sq(g) for g in grads.values())

@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
+from ._moments import Counted, new_counter
 
 __all__ = ["Prodigy"]
 
 
-class Prodigy(Optimizer):
+class Prodigy(Counted):
     r"""Prodigy: Adam whose step size :math:`d_t` estimates the distance to the solution.
 
     .. math::
@@ -98,12 +98,12 @@ class Prodigy(Optimizer):
         self.estim_lr = jnp.asarray(estim_lr0, jnp.float32)
         self.numerator_weighted = jnp.zeros((), jnp.float32)
         self.step_size = jnp.zeros((), jnp.float32)
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **_: Any
     ) -> dict[str, jax.Array]:
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         beta1, beta2 = self.betas
         beta3 = beta2**0.5 if self.beta3 is None else self.beta3
         d, d0 = self.estim_lr, self.estim_lr0

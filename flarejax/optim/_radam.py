@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from ._adam import Adam
-from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq
+from ._moments import debias, ema, nesterov_debias
 
 __all__ = ["RAdam"]
 
@@ -40,22 +40,13 @@ class RAdam(Adam):
 
     Parameters
     ----------
-    learning_rate : float or schedule
-        The step size :math:`\eta`, or a function of the step count.
-    b1, b2 : float
-        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
-    eps : float
-        :math:`\varepsilon`, added to the denominator outside the square root.
-    eps_root : float
-        :math:`\varepsilon_{root}`, added inside the square root.
+    learning_rate, b1, b2, eps, eps_root, mu_dtype
+        As in :class:`Adam`.
     threshold : float
         :math:`\rho_{\min}`, the length of the moving average from which the
         adaptive step is used.
     nesterov : bool
         Use the Nesterov first moment of :class:`NAdam`.
-    mu_dtype : dtype, optional
-        The dtype of the first moment :math:`m` (default: the gradient's), e.g.
-        ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
 
     References
     ----------
@@ -74,11 +65,6 @@ class RAdam(Adam):
         nesterov: bool = False,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        check_nonnegative("eps_root", eps_root)
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
         self.threshold = threshold
         self.nesterov = nesterov
@@ -86,15 +72,13 @@ class RAdam(Adam):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`)."""
         self._build(key, grad)
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
-        self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * abs_sq(grad)
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
+        self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
         if self.nesterov:
-            m_hat = self.b1 * (self.m[key] / (1 - self.b1 ** (self.t + 1))) + (1 - self.b1) * (
-                grad / (1 - self.b1**self.t)
-            )
+            m_hat = nesterov_debias(self.m[key], grad, self.b1, self.t)
         else:
-            m_hat = self.m[key] / (1 - self.b1**self.t)
-        v_hat = self.v[key] / (1 - self.b2**self.t)
+            m_hat = debias(self.m[key], self.b1, self.t)
+        v_hat = debias(self.v[key], self.b2, self.t)
         rho_inf = 2.0 / (1.0 - self.b2) - 1.0
         b2t = self.b2**self.t
         rho = rho_inf - 2 * self.t * b2t / (1 - b2t)

@@ -7,15 +7,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["RMSProp"]
 
 
-class RMSProp(Optimizer):
+class RMSProp(Counted):
     r"""RMSProp: divide the gradient by a running root mean square of past gradients.
 
     .. math::
@@ -98,11 +98,7 @@ class RMSProp(Optimizer):
         self.nu: dict[str, jax.Array] = {}
         self.mu: dict[str, jax.Array] = {}
         self.trace: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def _build(self, key: str, grad: jax.Array) -> None:
         if key not in self.nu:

@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
+from ._moments import Counted, new_counter
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(Counted):
     r"""Rprop: per-coordinate step sizes adapted from sign agreement; magnitudes ignored.
 
     .. math::
@@ -70,11 +70,7 @@ class Rprop(Optimizer):
         self.max_step_size = max_step_size
         self.step_size: dict[str, jax.Array] = {}
         self.prev_grad: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         reject_complex(self, key, grad, "it compares the signs of successive gradients")

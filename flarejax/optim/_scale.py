@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 
 __all__ = ["Scale", "ScaleByLearningRate"]
 
@@ -39,7 +40,7 @@ class Scale(Optimizer):
         return self.step_size * grad
 
 
-class ScaleByLearningRate(Optimizer):
+class ScaleByLearningRate(Counted):
     r"""Multiply the update by the (possibly scheduled) learning rate.
 
     .. math::
@@ -60,11 +61,7 @@ class ScaleByLearningRate(Optimizer):
     def __init__(self, learning_rate: float | Callable[..., Any]) -> None:
         check_nonnegative("learning_rate", learning_rate)
         self.learning_rate = learning_rate
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         # A scheduled rate is a float32 array: cast it, so bfloat16 updates stay bfloat16.

@@ -10,14 +10,15 @@ import jax.numpy as jnp
 from jax.tree_util import tree_unflatten
 
 from .._tree import flat_keys
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
+from ._moments import Counted, new_counter
+from ._mu_dtype import as_mu_dtype
 
 __all__ = ["ScheduleFreeAdamW"]
 
 
-class ScheduleFreeAdamW(Optimizer):
+class ScheduleFreeAdamW(Counted):
     r"""Schedule-Free AdamW.
 
     The parameters the optimizer updates are the gradient points :math:`y_t`;
@@ -98,13 +99,13 @@ class ScheduleFreeAdamW(Optimizer):
         self.eps = eps
         self.weight_decay = weight_decay
         self.weight_lr_power = weight_lr_power
-        self.state_dtype = None if state_dtype is None else jnp.dtype(state_dtype).name
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.z: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         # Global averaging state, in float32 (optax: the parameters' lowest dtype).
         self.weight_sum = jnp.zeros((), jnp.float32)
         self.max_lr = jnp.zeros((), jnp.float32)
-        self.t = jnp.zeros((), jnp.uint32)
+        self.t = new_counter()
 
     def learning_rate_at(self, count: jax.Array) -> Any:
         """The learning rate at step ``count``, warm-up included."""
@@ -116,7 +117,7 @@ class ScheduleFreeAdamW(Optimizer):
         return lr
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
+        grads = super().call_model(grads)
         # As in optax, the averaging weight uses the learning rate at the 1-based
         # step number, the base step (below) the one at the 0-based count.
         self.max_lr = jnp.maximum(

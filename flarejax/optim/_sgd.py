@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(Counted):
     r"""Stochastic gradient descent.
 
     .. math::
@@ -59,11 +59,7 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         lr = self.current(self.learning_rate)

@@ -7,13 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 
 __all__ = ["SignSGD"]
 
 
-class SignSGD(Optimizer):
+class SignSGD(Counted):
     r"""SignSGD: step along the sign of the gradient.
 
     .. math::
@@ -36,11 +36,7 @@ class SignSGD(Optimizer):
     def __init__(self, learning_rate: float) -> None:
         check_nonnegative("learning_rate", learning_rate)
         self.learning_rate = learning_rate
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return self.current(self.learning_rate) * jnp.sign(grad)

@@ -7,14 +7,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
+from ._moments import Counted, new_counter
 from ._mu_dtype import as_mu_dtype, moment_dtype
 
 __all__ = ["Signum"]
 
 
-class Signum(Optimizer):
+class Signum(Counted):
     r"""Signum: step along the sign of an exponential moving average of the gradients.
 
     .. math::
@@ -48,11 +48,7 @@ class Signum(Optimizer):
         self.beta = beta
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.m: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         if key not in self.m:

@@ -8,9 +8,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
 from ._complex import reject_complex
+from ._moments import Counted, new_counter
 
 __all__ = ["SM3"]
 
@@ -18,7 +18,7 @@ __all__ = ["SM3"]
 _EPS = 1e-8
 
 
-class SM3(Optimizer):
+class SM3(Counted):
     r"""SM3: Adagrad whose sum of squares is bounded by one accumulator per axis.
 
     For a parameter with :math:`k \ge 2` axes, accumulator :math:`a^{(r)}` has
@@ -57,11 +57,7 @@ class SM3(Optimizer):
         self.momentum = momentum
         self.accumulators: dict[str, list[jax.Array]] = {}
         self.m: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         reject_complex(self, key, grad, "its accumulators are element-wise minima, as optax.sm3")

@@ -6,16 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from ._base import Optimizer
 from ._checks import check_nonnegative
+from ._moments import Counted, new_counter
 from ._patterns import Pattern, matches, normalize_patterns
 
 __all__ = ["AddDecayedWeights"]
 
 
-class AddDecayedWeights(Optimizer):
+class AddDecayedWeights(Counted):
     r"""Add the parameter, scaled by a weight decay rate, to the gradient.
 
     .. math::
@@ -43,11 +42,7 @@ class AddDecayedWeights(Optimizer):
         check_nonnegative("weight_decay", weight_decay)
         self.weight_decay = weight_decay
         self.mask = None if mask is None else normalize_patterns(mask, "mask")
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         if self.mask is not None and not matches(self.mask, key):

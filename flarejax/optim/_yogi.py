@@ -7,10 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._base import Optimizer
-from ._checks import check_nonnegative, check_range
-from ._complex import abs_sq, real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._complex import abs_sq
+from ._moments import AdaptiveMoments, debias, ema
 
 __all__ = ["Yogi"]
 
@@ -18,7 +16,7 @@ __all__ = ["Yogi"]
 _INITIAL_ACCUMULATOR = 1e-6
 
 
-class Yogi(Optimizer):
+class Yogi(AdaptiveMoments):
     r"""Yogi: Adam whose second moment moves by at most :math:`(1 - \beta_2)\, |g_t|^2` a step.
 
     .. math::
@@ -57,31 +55,13 @@ class Yogi(Optimizer):
         eps: float = 1e-3,
         mu_dtype: Any = None,
     ) -> None:
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1)
-        check_range("b2", b2, 0, 1)
-        check_nonnegative("eps", eps)
-        self.learning_rate = learning_rate
-        self.b1 = b1
-        self.b2 = b2
-        self.eps = eps
-        self.mu_dtype = as_mu_dtype(mu_dtype)
-        self.m: dict[str, jax.Array] = {}
-        self.v: dict[str, jax.Array] = {}
-        self.t = jnp.zeros((), jnp.uint32)
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        self.t = self.t + 1
-        return grads
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        if key not in self.m:
-            dtype = moment_dtype(self.mu_dtype, grad)
-            self.m[key] = jnp.full_like(grad, _INITIAL_ACCUMULATOR, dtype=dtype)
-            self.v[key] = real_like(grad, _INITIAL_ACCUMULATOR)  # |g|^2 is real
+        self._build(key, grad, initial=_INITIAL_ACCUMULATOR)
         g2 = abs_sq(grad)
-        self.m[key] = (self.b1 * self.m[key] + (1 - self.b1) * grad).astype(self.m[key].dtype)
+        self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
         self.v[key] = self.v[key] - (1 - self.b2) * jnp.sign(self.v[key] - g2) * g2
-        m_hat = self.m[key] / (1 - self.b1**self.t)
-        v_hat = self.v[key] / (1 - self.b2**self.t)
+        m_hat = debias(self.m[key], self.b1, self.t)
+        v_hat = debias(self.v[key], self.b2, self.t)
         return self.current(self.learning_rate) * (m_hat / (jnp.sqrt(v_hat) + self.eps))

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import BoundSchedule, Schedule, check_steps
+from .._checks import check_steps
+from ._base import BoundSchedule, Schedule
 
 __all__ = ["join", "join_schedules"]
 
@@ -66,12 +67,12 @@ def join_schedules(
     schedules = list(schedules)
     boundaries = [check_steps("boundaries", b) for b in boundaries]
     if not schedules:
-        raise ValueError("`schedules` must hold at least 1 schedule, got 0.")
+        raise ValueError("schedules must hold at least 1 schedule, got 0")
     if len(boundaries) != len(schedules) - 1:
         raise ValueError(
-            f"`boundaries` must hold len(schedules) - 1 = {len(schedules) - 1} "
-            f"step counts, got {len(boundaries)}."
+            f"boundaries must hold len(schedules) - 1 = {len(schedules) - 1} "
+            f"step counts, got {len(boundaries)}"
         )
     if any(a >= b for a, b in itertools.pairwise(boundaries)):
-        raise ValueError(f"`boundaries` must be strictly increasing, got {boundaries}.")
+        raise ValueError(f"boundaries must be strictly increasing, got {boundaries}")
     return join(schedules, boundaries)

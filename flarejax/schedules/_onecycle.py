@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from jax.typing import ArrayLike
 
-from ._base import Schedule, check_real, check_steps
+from .._checks import check_real, check_steps
+from ._base import Schedule
 from ._piecewise import cosine_blend, interpolate, linear_blend
 
 __all__ = ["cosine_onecycle", "linear_onecycle"]

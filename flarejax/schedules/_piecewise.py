@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import BoundSchedule, Schedule, as_float, broadcast_to_count, check_real, check_steps
+from .._checks import check_real, check_steps
+from ._base import BoundSchedule, Schedule, as_float, broadcast_to_count
 from ._basic import constant
 from ._join import join
 
@@ -146,7 +147,7 @@ def piecewise_interpolate(
     """
     if interpolate_type not in _BLENDS:
         raise ValueError(
-            f"`interpolate_type` must be one of {sorted(_BLENDS)}, got {interpolate_type!r}."
+            f"interpolate_type must be one of {sorted(_BLENDS)}, got {interpolate_type!r}"
         )
     knots = _sorted_knots(boundaries_and_scales)
     values = [init_value]

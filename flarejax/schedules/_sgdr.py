@@ -40,7 +40,7 @@ def sgdr(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
     """
     cycles = [dict(kwargs) for kwargs in cosine_kwargs]
     if not cycles:
-        raise ValueError("`cosine_kwargs` must hold at least 1 cycle, got 0.")
+        raise ValueError("cosine_kwargs must hold at least 1 cycle, got 0")
     schedules = [warmup_cosine_decay(**kwargs) for kwargs in cycles]
     ends = itertools.accumulate(kwargs["decay_steps"] for kwargs in cycles)
     return join(schedules, list(ends)[:-1])

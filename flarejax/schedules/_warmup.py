@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import BoundSchedule, Schedule, check_steps
+from .._checks import check_steps
+from ._base import BoundSchedule, Schedule
 from ._basic import constant, exponential_decay, linear
 from ._cosine import half_cosine
 from ._join import join

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._base import BoundSchedule, Schedule, as_float, check_steps
+from .._checks import check_steps
+from ._base import BoundSchedule, Schedule, as_float
 
 __all__ = ["trapezoid", "warmup_stable_decay"]
 
@@ -90,7 +91,7 @@ def warmup_stable_decay(
     stable_steps = check_steps("stable_steps", stable_steps)
     decay_steps = check_steps("decay_steps", decay_steps, minimum=1)
     if decay_type not in _DECAYS:
-        raise ValueError(f"`decay_type` must be one of {list(_DECAYS)}, got {decay_type!r}.")
+        raise ValueError(f"decay_type must be one of {list(_DECAYS)}, got {decay_type!r}")
     return BoundSchedule(
         "warmup_stable_decay",
         _warmup_stable_decay,

@@ -64,3 +64,21 @@ def test_schedules_none_and_tracers_are_skipped():
         return x
 
     f(-1.0)
+
+
+def test_schedules_and_optimizers_share_one_message_style():
+    import flarejax as flr
+    from flarejax._checks import check_real, check_steps
+
+    with pytest.raises(ValueError, match=r"^decay_steps must be an integer >= 1, got 0$"):
+        check_steps("decay_steps", 0, minimum=1)
+    with pytest.raises(TypeError, match=r"^n must be an integer step count, got 1\.5$"):
+        check_steps("n", 1.5)
+    with pytest.raises(ValueError, match=r"^x must be > 0, got -1\.0$"):
+        check_real("x", -1.0, gt=0.0)
+    with pytest.raises(TypeError, match=r"^x must be a number, got str$"):
+        check_real("x", "a", gt=0.0)
+    with pytest.raises(ValueError, match=r"^pct_start must be in \[0, 1\], got 2\.0$"):
+        flr.schedules.cosine_onecycle(10, 1.0, pct_start=2.0)
+    with pytest.raises(ValueError, match=r"^b1 must be in \[0, 1\), got 2\.0$"):
+        flr.optim.Adam(0.1, b1=2.0)
