@@ -358,6 +358,7 @@ def _entries() -> dict[str, Entry]:
             example="MasterWeights(SGD(1e-3))",
             reference=lambda: f32(optax.adam, 0.05),
             complex=lambda: optax.adam(0.05),
+            bfloat16={"skip": "its float32 master copy is more precise than optax in bfloat16"},
         ),
         "MultiSteps": Entry(
             make=lambda: O.MultiSteps(O.Adam(0.05), 2),

@@ -15,6 +15,8 @@ per property, and the property each is caught by."""
 from __future__ import annotations
 
 import collections
+import inspect
+import math
 import random
 
 import jax
@@ -22,9 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import models
 
 import flarejax as flr
 from flarejax._tree import flat_keys, is_param
+from flarejax.optim import _checks
 from flarejax.testing import (
     PROPERTIES,
     ConformanceError,
@@ -32,8 +36,11 @@ from flarejax.testing import (
     default_models,
     loss_extras,
     params_only,
+    quadratic,
 )
+from flarejax.testing._check import _Check
 from flarejax.testing._registry import UNSUPPORTED, registry
+from flarejax.testing._runner import Runner, extras_function
 
 O = flr.optim
 # Tests of one property leave out the slow ones they do not need.
@@ -115,6 +122,156 @@ def test_builtin_conforms(name):
     skipped = {**kwargs.get("skip", {}), **({} if reference else {"reference": ""})}
     for prop, status in report.items():
         assert status.startswith("skipped" if prop in skipped else "passed"), (prop, status)
+
+
+# The reference columns compare numbers: the properties about state are the rows' business.
+NUMBERS_ONLY = dict.fromkeys(
+    (
+        "compile_once",
+        "leaf_order",
+        "hyperparameter",
+        "none_grads",
+        "state_dict",
+        "dtype",
+        "to_optax",
+        "convergence",
+    ),
+    "checked by test_builtin_conforms",
+)
+VARIANTS = {
+    f"{name}-{variant}": (REGISTRY[name], REGISTRY[name].variants[variant])
+    for name in sorted(REGISTRY)
+    for variant in REGISTRY[name].variants
+}
+
+
+@pytest.mark.parametrize("case", sorted(VARIANTS))
+def test_builtin_variant_matches_its_reference(case):
+    """Hyperparameter variants (schedules, options) agree with optax: eager, jit and init."""
+    entry, variant = VARIANTS[case]
+    all_models = models()
+    report = check_optimizer(
+        variant.make,
+        models={name: all_models[name] for name in variant.models},
+        reference=variant.reference(),
+        steps=variant.steps,
+        rtol=variant.rtol,
+        atol=variant.atol,
+        skip=NUMBERS_ONLY,
+        **{**entry.options, **variant.options},
+    )
+    assert report["reference"] == "passed"
+
+
+def _bfloat16_reference(entry):
+    """Plain optax where the complex column has it: inject_hyperparams' float32 arrays
+    would promote a bfloat16 state (and its optax.adam runs into NaN); else the reference."""
+    if callable(entry.complex) and entry.complex.__name__ == "<lambda>":
+        return entry.complex()
+    return entry.reference()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in REGISTRY if REGISTRY[n].reference))
+def test_builtin_bfloat16_matches_its_reference(name):
+    """On bfloat16 parameters, 20 jitted steps agree with the reference to bfloat16 precision.
+
+    (The row's ``dtype`` property checks that parameters stay bfloat16, eagerly
+    and under ``jax.jit``; this checks the numbers, with one jitted run only.)
+    """
+    entry = REGISTRY[name]
+    if "skip" in entry.bfloat16:
+        pytest.skip(entry.bfloat16["skip"])
+    model = default_models(jnp.bfloat16)["nested"]
+    steps, extras = 20, extras_function(entry.options.get("extras"))
+    runner = Runner(quadratic, extras)
+    opt = entry.make()
+    runner.init(opt, model)
+    for i in range(steps):
+        opt, model = runner.step(opt, model, i, jit=True)
+    assert {x.dtype for x in jax.tree.leaves(params_only(model))} == {jnp.dtype(jnp.bfloat16)}
+    check = _Check(entry.make, extras, steps, 2e-2, 2e-2, None, {})
+    check.check_reference(
+        "bfloat16", default_models(jnp.bfloat16)["nested"], _bfloat16_reference(entry), (model,)
+    )
+
+
+def _out_of_range(check, args, kw):
+    """Values outside what a recorded validator accepts (NaN is outside every range)."""
+    if check is _checks.check_positive:
+        return [0.0, -1.0, math.inf, math.nan]
+    if check is _checks.check_nonnegative:
+        return [-1.0, math.inf, math.nan]
+    if check is _checks.check_range:
+        lo, hi = args
+        kw = dict(kw)
+        out = [math.nan]
+        if math.isfinite(lo):
+            out += [lo - 1.0] + ([float(lo)] if kw.get("lo_open", False) else [])
+        if math.isfinite(hi):
+            out += [hi + 1.0] + ([float(hi)] if kw.get("hi_open", True) else [])
+        else:
+            out += [math.inf] if kw.get("hi_open", True) else []
+        return out
+    raise AssertionError(f"no out-of-range values known for {check.__name__}")
+
+
+def _recorded_checks(entry):
+    """The class of ``entry.example`` and the checks its construction made, by argument."""
+    cls = type(entry.build_example())
+    saved = _checks._recorded.pop(cls, {})
+    try:
+        entry.build_example()
+        own = {name: set(checks) for name, checks in _checks._recorded.get(cls, {}).items()}
+    finally:
+        merged = _checks._recorded.setdefault(cls, {})
+        for name, checks in saved.items():
+            merged.setdefault(name, set()).update(checks)
+    return cls, own
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_builtin_rejects_invalid_hyperparameters(name):
+    """Every argument the constructor checks: each value outside its range is a ValueError.
+
+    The checks are those ``flarejax.optim._checks`` records while ``__init__``
+    runs; the values come from each check's bounds (below, above, the open
+    bound itself, infinity where the range is finite, NaN). The error names the
+    argument, and assigning the value later raises the same.
+    """
+    entry = REGISTRY[name]
+    cls, recorded = _recorded_checks(entry)
+    assert set(recorded) <= _checks.hyperparameter_names(cls)
+    for arg, checks in sorted(recorded.items()):
+        for check, args, kw in checks:
+            for value in _out_of_range(check, args, kw):
+                with pytest.raises(ValueError, match=rf"^{arg} must be"):
+                    entry.build_example(**{arg: value})
+                opt = entry.build_example()
+                with pytest.raises(ValueError, match=rf"^{arg} must be"):
+                    setattr(opt, arg, value)
+
+
+# Float arguments that take any value, and why.
+UNRANGED = {
+    ("PolyakSGD", "f_min"): "a lower bound of the loss: any real number",
+    ("RAdam", "threshold"): "compared with rho_t: any value (as optax.radam)",
+}
+
+
+def test_every_float_argument_is_checked_or_said_to_be_unranged():
+    """Every float argument with a default records a check (so the test above covers it)."""
+    unchecked = []
+    for name, entry in REGISTRY.items():
+        cls, recorded = _recorded_checks(entry)
+        defaults = {
+            p.name
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if isinstance(p.default, float)
+        }
+        missing = {arg for arg in defaults - set(recorded) if (name, arg) not in UNRANGED}
+        if missing:
+            unchecked.append((name, sorted(missing)))
+    assert unchecked == []
 
 
 def test_default_models_and_reference():
