@@ -24,7 +24,10 @@ Each entry has
     why there is none.
 ``complex``
     The same on complex parameters, :data:`UNSUPPORTED` where the optimizer
-    raises a ``TypeError`` for complex parameters, or ``None``.
+    raises a ``TypeError`` for complex parameters, or ``None``;
+    ``complex_note`` says where optax mishandles them (shown in the catalogue).
+``bfloat16``
+    ``{"skip": reason}`` to leave the row out of the bfloat16 column.
 ``options``
     Further keyword arguments of ``check_optimizer`` (``extras``, ``skip``).
 ``variants``
@@ -68,6 +71,7 @@ class Entry:
     options: Mapping[str, Any] = field(default_factory=dict)
     variants: Mapping[str, Variant] = field(default_factory=dict)
     bfloat16: Mapping[str, Any] = field(default_factory=dict)
+    complex_note: str = ""
 
     def build_example(self, **overrides: Any) -> Any:
         """The optimizer ``example`` describes, with ``overrides`` among its arguments."""
@@ -188,6 +192,7 @@ def _entries() -> dict[str, Entry]:
             example="Adadelta()",
             reference=lambda: f32(optax.adadelta, 1.0),
             complex=adadelta_reference,
+            complex_note="optax squares without conjugating",
         ),
         "Adafactor": Entry(
             make=lambda: O.Adafactor(0.05),
@@ -359,6 +364,7 @@ def _entries() -> dict[str, Entry]:
             reference=lambda: f32(optax.adam, 0.05),
             complex=lambda: optax.adam(0.05),
             bfloat16={"skip": "its float32 master copy is more precise than optax in bfloat16"},
+            complex_note="its master copy is complex64",
         ),
         "MultiSteps": Entry(
             make=lambda: O.MultiSteps(O.Adam(0.05), 2),
@@ -367,6 +373,7 @@ def _entries() -> dict[str, Entry]:
             complex=lambda: optax.MultiSteps(
                 optax.adam(0.05), 2, accumulator_dtype=jnp.complex64
             ).gradient_transformation(),
+            complex_note="optax's float32 accumulator drops the imaginary part",
         ),
         "Muon": Entry(
             make=lambda: O.Muon(0.02),
