@@ -3,8 +3,9 @@
 Run ``python docs/_gen_catalogue.py`` after adding an optimizer (the test suite
 checks that the file is up to date). Each optimizer is built as its entry of
 ``flarejax/testing/_registry.py`` shows it (``example``), ``init``-ed on a
-reference model (a float32 ``(256, 128)`` matrix and a ``(128,)`` vector) under ``jax.eval_shape`` (shapes only: nothing is allocated
-or compiled) and measured with :func:`flarejax.optim._summary.state_ratio`:
+reference model (a float32 ``(256, 128)`` matrix and a ``(128,)`` vector) under
+``jax.eval_shape`` (shapes only: nothing is allocated or compiled) and measured
+with :func:`flarejax.optim._summary.state_ratio`:
 the bytes of its state (hyperparameters aside) over the bytes of the parameters.
 Wrappers and transforms run around ``SGD`` without momentum, which keeps no
 state, so their number is their own state. The complex column builds the same
