@@ -48,10 +48,13 @@ UNSUPPORTED = "unsupported"
 
 @dataclass(frozen=True)
 class Variant:
-    """Another construction of the optimizer and its reference (``check_optimizer`` arguments)."""
+    """Another construction of the optimizer and its reference (``check_optimizer`` arguments).
 
-    make: Callable[[], Any]
-    reference: Callable[[], Any]
+    ``build()`` returns ``(make, reference)``; ``models`` names models of
+    ``tests/helpers.py:models``.
+    """
+
+    build: Callable[[], tuple[Callable[[], Any], Any]]
     steps: int = 50
     rtol: float = 1e-5
     atol: float = 1e-6
@@ -112,7 +115,14 @@ def build(text: str, **overrides: Any) -> Any:
 @functools.cache
 def registry() -> dict[str, Entry]:
     """name -> :class:`Entry` for every public optimizer class of ``flarejax.optim``."""
-    return _entries()
+    import dataclasses
+
+    from ._variants import variants
+
+    entries = _entries()
+    for name, found in variants().items():
+        entries[name] = dataclasses.replace(entries[name], variants=found)
+    return entries
 
 
 def _entries() -> dict[str, Entry]:
