@@ -82,7 +82,7 @@ def _adabelief_matches_optax() -> Any:
 
 def _adabelief_nesterov_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 1e-08, "eps_root": 1e-06}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 1e-08, "eps_root": 1e-06}
     ref = optax.inject_hyperparams(optax.adabelief, static_args=("nesterov",))
     return (lambda: flr.optim.AdaBelief(sched, **kwargs, nesterov=True)), ref(
         sched, **kwargs, nesterov=True
@@ -96,7 +96,7 @@ def _adadelta_matches_optax() -> Any:
 def _adadelta_options_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(2.0, 0.5, 30)
     wd = optax.linear_schedule(0.0, 0.1, 20)
-    kwargs = {"rho": 0.8, "eps": 0.0001}
+    kwargs: dict[str, Any] = {"rho": 0.8, "eps": 0.0001}
     return (lambda: flr.optim.Adadelta(sched, weight_decay=wd, **kwargs)), f32(
         optax.adadelta, sched, weight_decay=wd, **kwargs
     )
@@ -109,7 +109,11 @@ def _adafactor_matches_optax() -> Any:
 
 
 def _adafactor_unfactored_without_learning_rate_matches_optax() -> Any:
-    kwargs = {"factored": False, "clipping_threshold": 0.5, "multiply_by_parameter_scale": False}
+    kwargs: dict[str, Any] = {
+        "factored": False,
+        "clipping_threshold": 0.5,
+        "multiply_by_parameter_scale": False,
+    }
     return (lambda: flr.optim.Adafactor(**kwargs)), optax.adafactor(**kwargs)
 
 
@@ -119,22 +123,22 @@ def _adagrad_matches_optax() -> Any:
 
 def _adagrad_options_and_schedule_match_optax() -> Any:
     sched = optax.exponential_decay(0.2, 10, 0.5)
-    kwargs = {"initial_accumulator_value": 0.0, "eps": 0.0001}
+    kwargs: dict[str, Any] = {"initial_accumulator_value": 0.0, "eps": 0.0001}
     return (lambda: flr.optim.Adagrad(sched, **kwargs)), optax.adagrad(sched, **kwargs)
 
 
 def _adam_matches_optax_0() -> Any:
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     return (lambda: flr.optim.Adam(0.01, **kwargs)), f32(optax.adam, 0.01, **kwargs)
 
 
 def _adam_matches_optax_1() -> Any:
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 1e-06}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 1e-06}
     return (lambda: flr.optim.Adam(0.01, **kwargs)), f32(optax.adam, 0.01, **kwargs)
 
 
 def _adam_matches_optax_2() -> Any:
-    kwargs = {"eps_root": 1e-08}
+    kwargs: dict[str, Any] = {"eps_root": 1e-08}
     return (lambda: flr.optim.Adam(0.01, **kwargs)), f32(optax.adam, 0.01, **kwargs)
 
 
@@ -149,7 +153,7 @@ def _adamax_matches_optax() -> Any:
 
 def _adamax_hyperparameters_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 0.001}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 0.001}
     return (lambda: flr.optim.Adamax(sched, **kwargs)), f32(optax.adamax, sched, **kwargs)
 
 
@@ -193,7 +197,7 @@ def _adan_matches_optax() -> Any:
 def _adan_mask_and_schedules_match_optax() -> Any:
     lr = optax.linear_schedule(0.05, 0.001, 30)
     wd = optax.linear_schedule(0.0, 0.2, 20)
-    kwargs = {"b1": 0.9, "b2": 0.8, "b3": 0.95, "eps": 1e-06, "eps_root": 0.0}
+    kwargs: dict[str, Any] = {"b1": 0.9, "b2": 0.8, "b3": 0.95, "eps": 1e-06, "eps_root": 0.0}
     ref = optax.inject_hyperparams(optax.adan, static_args=("mask",))(
         lr,
         **kwargs,
@@ -214,7 +218,7 @@ def _ademamix_warmup_schedules_and_mask_match_optax() -> Any:
     wd = optax.linear_schedule(0.0, 0.2, 20)
     alpha = optax.linear_schedule(0.0, 8.0, 40)
     b3 = optax.linear_schedule(0.9, 0.999, 40)
-    kwargs = {"b1": 0.8, "b2": 0.99, "b3": b3, "alpha": alpha, "eps_root": 1e-08}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "b3": b3, "alpha": alpha, "eps_root": 1e-08}
     ref = optax.inject_hyperparams(optax.contrib.ademamix, static_args=("mask",))(
         lr, **kwargs, weight_decay=wd, mask={"w": False, "b": True}
     )
@@ -226,16 +230,16 @@ def _adopt_matches_optax() -> Any:
 
 
 def _adopt_options_and_schedule_match_optax_0() -> Any:
-    options = {"nesterov": True, "use_clipping": False}
+    options: dict[str, Any] = {"nesterov": True, "use_clipping": False}
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 0.0001}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 0.0001}
     return (lambda: flr.optim.ADOPT(sched, **kwargs, **options)), _REF(sched, **kwargs, **options)
 
 
 def _adopt_options_and_schedule_match_optax_1() -> Any:
-    options = {"clip_value_fn": lambda count: 1.0 + 0.5 * count}
+    options: dict[str, Any] = {"clip_value_fn": lambda count: 1.0 + 0.5 * count}
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 0.0001}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 0.0001}
     return (lambda: flr.optim.ADOPT(sched, **kwargs, **options)), _REF(sched, **kwargs, **options)
 
 
@@ -312,7 +316,7 @@ def _lars_matches_optax() -> Any:
 
 def _lars_options_and_schedules_match_optax() -> Any:
     sched = optax.linear_schedule(1.0, 0.1, 40)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "weight_decay": optax.linear_schedule(0.0, 0.1, 20),
         "trust_coefficient": 0.02,
         "eps": 0.001,
@@ -332,7 +336,7 @@ def _madgrad_matches_optax() -> Any:
 
 def _madgrad_options_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.02, 0.005, 30)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "momentum": 0.5,
         "weight_decay": optax.linear_schedule(0.02, 0.005, 20),
         "eps": 0.0001,
@@ -372,13 +376,18 @@ def _muon_matches_optax() -> Any:
 
 def _muon_options_match_optax_0() -> Any:
     lr = _LR
-    kwargs = {"nesterov": False, "preconditioning": "aol", "ns_coeffs": "dion", "weight_decay": _WD}
+    kwargs: dict[str, Any] = {
+        "nesterov": False,
+        "preconditioning": "aol",
+        "ns_coeffs": "dion",
+        "weight_decay": _WD,
+    }
     return (lambda: flr.optim.Muon(lr, **kwargs)), f32(optax.contrib.muon, lr, **kwargs)
 
 
 def _muon_options_match_optax_1() -> Any:
     lr = 0.01
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "preconditioning": "schatten",
         "consistent_rms": 0.2,
         "weight_decay": 0.1,
@@ -443,7 +452,7 @@ def _novograd_matches_optax() -> Any:
 
 def _novograd_hyperparameters_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.5, "eps": 1e-08, "eps_root": 1e-08}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.5, "eps": 1e-08, "eps_root": 1e-08}
     return (lambda: flr.optim.NovoGrad(sched, **kwargs)), f32(optax.novograd, sched, **kwargs)
 
 
@@ -491,7 +500,7 @@ def _optimistic_gd_options_and_schedule_match_optax() -> Any:
 def _prodigy_options_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.1, 1.0, 20)
     betas = (0.8, 0.99)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "beta3": 0.9,
         "weight_decay": optax.linear_schedule(0.02, 0.005, 20),
         "eps": 1e-06,
@@ -506,7 +515,13 @@ def _prodigy_options_and_schedule_match_optax() -> Any:
 
 def _radam_nesterov_threshold_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 1e-06, "eps_root": 1e-08, "threshold": 20.0}
+    kwargs: dict[str, Any] = {
+        "b1": 0.8,
+        "b2": 0.99,
+        "eps": 1e-06,
+        "eps_root": 1e-08,
+        "threshold": 20.0,
+    }
     ref = optax.inject_hyperparams(optax.radam, static_args=("nesterov",))
     return (lambda: flr.optim.RAdam(sched, **kwargs, nesterov=True)), ref(
         sched, **kwargs, nesterov=True
@@ -533,7 +548,13 @@ def _schedule_free_adamw_matches_optax() -> Any:
 
 
 def _schedule_free_adamw_options_match_optax() -> Any:
-    kw = {"warmup_steps": 10, "b1": 0.95, "b2": 0.99, "weight_decay": 0.01, "eps": 1e-06}
+    kw: dict[str, Any] = {
+        "warmup_steps": 10,
+        "b1": 0.95,
+        "b2": 0.99,
+        "weight_decay": 0.01,
+        "eps": 1e-06,
+    }
     tx = optax.inject_hyperparams(SF, static_args=("warmup_steps",))(0.01, **kw)
     return (lambda: flr.optim.ScheduleFreeAdamW(0.01, **kw)), tx
 
@@ -586,7 +607,7 @@ def _yogi_matches_optax() -> Any:
 
 def _yogi_hyperparameters_and_schedule_match_optax() -> Any:
     sched = optax.linear_schedule(0.05, 0.001, 30)
-    kwargs = {"b1": 0.8, "b2": 0.99, "eps": 1e-06}
+    kwargs: dict[str, Any] = {"b1": 0.8, "b2": 0.99, "eps": 1e-06}
     return (lambda: flr.optim.Yogi(sched, **kwargs)), f32(optax.yogi, sched, **kwargs)
 
 
@@ -778,22 +799,46 @@ def variants() -> dict[str, dict[str, Variant]]:
         },
         "OptaxOptimizer": {
             "from_optax_equals_optax_by_hand-0": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_0, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_0,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
             "from_optax_equals_optax_by_hand-1": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_1, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_1,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
             "from_optax_equals_optax_by_hand-2": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_2, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_2,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
             "from_optax_equals_optax_by_hand-3": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_3, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_3,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
             "from_optax_equals_optax_by_hand-4": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_4, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_4,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
             "from_optax_equals_optax_by_hand-5": Variant(
-                _optax_interop_from_optax_equals_optax_by_hand_5, steps=20, models=("nested",)
+                _optax_interop_from_optax_equals_optax_by_hand_5,
+                steps=20,
+                rtol=1e-6,
+                atol=1e-7,
+                models=("nested",),
             ),
         },
         "OptimisticGD": {
