@@ -2,18 +2,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import assert_trees_close, check_parity, run_flarejax, run_optax
+from helpers import assert_trees_close, run_flarejax, run_optax
 
 from flarejax.optim import SGD, AdaptiveGradClip, Chain
-
-
-def test_adaptive_grad_clip_matches_optax():
-    check_parity(
-        lambda: Chain(AdaptiveGradClip(0.05), SGD(0.05)),
-        optax.chain(optax.adaptive_grad_clip(0.05), optax.sgd(0.05)),
-        model_names=("nested",),
-        modes=("jit",),
-    )
 
 
 def test_conv_kernels_and_explicit_axis_match_optax():
@@ -41,8 +32,7 @@ def test_conv_kernels_and_explicit_axis_match_optax():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"clipping": 0.0}, r"clipping must be > 0, got 0\.0"),
-        ({"clipping": 0.1, "eps": -1e-3}, r"eps must be >= 0, got -0\.001"),
+        ({"clipping": 0.1, "eps": -0.001}, "eps must be >= 0, got -0\\.001"),
     ],
 )
 def test_invalid_hyperparameters(kwargs, match):

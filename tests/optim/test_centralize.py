@@ -1,18 +1,7 @@
 import jax.numpy as jnp
 import numpy as np
-import optax
-from helpers import check_parity, f32
 
-from flarejax.optim import Adam, Centralize, Chain
-
-
-def test_centralize_matches_optax():
-    check_parity(
-        lambda: Chain(Centralize(), Adam(0.01)),
-        optax.chain(optax.centralize(), f32(optax.adam, 0.01)),
-        model_names=("nested", "matrix"),
-        modes=("jit",),
-    )
+from flarejax.optim import Centralize
 
 
 def test_rows_have_zero_mean_and_vectors_pass():

@@ -18,26 +18,8 @@ from flarejax.optim import (
     MultiSteps,
     Partition,
     Scale,
-    ScaleByLearningRate,
     SkipNonFinite,
 )
-
-
-def test_clip_then_adam_matches_optax():
-    check_parity(
-        lambda: Chain(ClipByGlobalNorm(1.0), Adam(0.01)),
-        optax.chain(optax.clip_by_global_norm(1.0), f32(optax.adam, 0.01)),
-        model_names=("nested",),
-    )
-
-
-def test_direction_then_scheduled_rate_matches_optax():
-    sched = optax.linear_schedule(0.05, 0.001, 30)
-    check_parity(
-        lambda: Chain(Adam(1.0), ScaleByLearningRate(sched)),
-        optax.chain(f32(optax.scale_by_adam), optax.scale_by_learning_rate(sched)),
-        model_names=("matrix",),
-    )
 
 
 def test_no_update_skips_later_members():

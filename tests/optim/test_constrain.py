@@ -1,17 +1,7 @@
 import numpy as np
-import optax
-from helpers import check_parity, models, quadratic_grads
+from helpers import models, quadratic_grads
 
 from flarejax.optim import SGD, Chain, KeepParamsNonnegative
-
-
-def test_keep_params_nonnegative_matches_optax():
-    check_parity(
-        lambda: Chain(SGD(0.2), KeepParamsNonnegative()),
-        optax.chain(optax.sgd(0.2), optax.keep_params_nonnegative()),
-        model_names=("nested",),
-        modes=("jit",),
-    )
 
 
 def test_params_stop_at_zero():

@@ -191,28 +191,6 @@ def test_lbfgs_without_loss_is_an_error(kwargs, missing):
     assert int(opt.t) == 0
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"learning_rate": -1.0}, r"learning_rate must be >= 0, got -1.0"),
-        ({"memory_size": 0}, r"memory_size must be an integer >= 1, got 0"),
-        ({"linesearch": "backtracking"}, r"linesearch must be 'zoom' or None"),
-        ({"max_linesearch_steps": 0}, r"max_linesearch_steps must be an integer >= 1, got 0"),
-        ({"max_learning_rate": 0.0}, r"max_learning_rate must be > 0, got 0.0"),
-        ({"tol": -1.0}, r"tol must be >= 0"),
-        ({"increase_factor": 1.0}, r"increase_factor must be in \(1, inf\), got 1.0"),
-        ({"slope_rtol": 1.0}, r"slope_rtol must be in \(0, 1\), got 1.0"),
-        ({"curv_rtol": 0.0}, r"curv_rtol must be in \(0, inf\], got 0.0"),
-        ({"approx_dec_rtol": -1e-6}, r"approx_dec_rtol must be >= 0"),
-        ({"stepsize_precision": -1.0}, r"stepsize_precision must be >= 0"),
-        ({"initial_guess_strategy": "zero"}, r"initial_guess_strategy must be 'one' or 'keep'"),
-    ],
-)
-def test_lbfgs_invalid_hyperparameters(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        flr.optim.LBFGS(**kwargs)
-
-
 # -- optax's names: value_fn= natively, and through to_optax --------------------------
 
 

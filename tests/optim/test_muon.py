@@ -3,59 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import assert_trees_close, check_parity, f32, run_flarejax, run_optax
+from helpers import assert_trees_close, run_flarejax, run_optax
 
 import flarejax as flr
-
-# Plain optax folds 1 - 0.999 (Adam fallback) in float64; f32 is the like-for-like reference.
-
-
-def test_muon_matches_optax():
-    # A tall matrix (orthogonalised transposed) and a vector (Adam fallback);
-    # wide, batched (3-D) and scalar parameters are in the tests below.
-    check_parity(
-        lambda: flr.optim.Muon(0.01),
-        f32(optax.contrib.muon, 0.01),
-        steps=50,
-        model_names=("flat",),
-    )
-
-
-_LR = optax.linear_schedule(0.02, 0.001, 30)
-_WD = optax.linear_schedule(0.0, 0.1, 30)
-
-
-@pytest.mark.parametrize(
-    ("lr", "kwargs"),
-    [
-        (
-            _LR,
-            {"nesterov": False, "preconditioning": "aol", "ns_coeffs": "dion", "weight_decay": _WD},
-        ),
-        (
-            0.01,
-            {
-                "preconditioning": "schatten",
-                "consistent_rms": 0.2,
-                "weight_decay": 0.1,
-                "adam_weight_decay": 0.05,
-                "adam_learning_rate": 0.003,
-                "beta": 0.9,
-                "adam_b1": 0.8,
-                "adam_b2": 0.99,
-                "adam_eps_root": 1e-8,
-            },
-        ),
-    ],
-)
-def test_muon_options_match_optax(lr, kwargs):
-    check_parity(
-        lambda: flr.optim.Muon(lr, **kwargs),
-        f32(optax.contrib.muon, lr, **kwargs),
-        steps=50,
-        modes=("jit",),
-        model_names=("flat",),
-    )
 
 
 def _params():
@@ -104,37 +54,11 @@ def test_muon_dimension_numbers_decay_mask_and_mu_dtype_match_optax():
     assert all(m.dtype == jnp.bfloat16 for m in opt.mu.values())
 
 
-def test_muon_bfloat16_keeps_dtype():
-    check_parity(
-        lambda: flr.optim.Muon(0.01),
-        optax.contrib.muon(0.01),
-        steps=20,
-        rtol=2e-2,
-        atol=2e-2,
-        dtype=jnp.bfloat16,
-        modes=("jit",),
-        model_names=("flat",),
-    )
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"learning_rate": -0.1}, r"learning_rate must be >= 0, got -0.1"),
-        ({"beta": 1.0}, r"beta must be in \[0, 1\), got 1.0"),
-        ({"eps": -1e-8}, r"eps must be >= 0"),
-        ({"weight_decay": -0.1}, r"weight_decay must be >= 0"),
-        ({"adam_b1": 1.5}, r"adam_b1 must be in \[0, 1\), got 1.5"),
-        ({"adam_b2": -0.1}, r"adam_b2 must be in \[0, 1\)"),
-        ({"adam_eps_root": -1.0}, r"adam_eps_root must be >= 0"),
-        ({"adam_weight_decay": -1.0}, r"adam_weight_decay must be >= 0"),
-        ({"adam_learning_rate": -1.0}, r"adam_learning_rate must be >= 0"),
-        ({"consistent_rms": -0.2}, r"consistent_rms must be >= 0"),
-        ({"ns_steps": 0}, r"ns_steps must be an integer >= 1, got 0"),
-        ({"ns_coeffs": (1.0, 2.0)}, r"ns_coeffs must have shape \(3,\) or \(n, 3\)"),
-        ({"ns_coeffs": "cubic"}, r"ns_coeffs must be one of"),
-        ({"ns_coeffs": "dion", "ns_steps": 4}, r"ns_coeffs has 5 rows, more than ns_steps=4"),
-        ({"preconditioning": "svd"}, r"preconditioning must be one of"),
+        ({"ns_coeffs": (1.0, 2.0)}, "ns_coeffs must have shape \\(3,\\) or \\(n, 3\\)"),
+        ({"ns_coeffs": "dion", "ns_steps": 4}, "ns_coeffs has 5 rows, more than ns_steps=4"),
     ],
 )
 def test_muon_invalid_hyperparameters(kwargs, match):

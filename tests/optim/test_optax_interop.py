@@ -6,40 +6,12 @@ import optax
 import pytest
 from flax import nnx
 from flax.training import train_state
-from helpers import assert_trees_close, check_parity, f32, models, run_flarejax, run_optax
+from helpers import assert_trees_close, f32, models, run_flarejax, run_optax
 
 import flarejax as flr
 from flarejax.optim._optax import OptaxOptimizer, from_optax, to_optax
 
-
-def _by_ndim(params):
-    return jax.tree.map(lambda x: "matrix" if x.ndim >= 2 else "other", params)
-
-
 # -- from_optax ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("tx", "modes"),
-    [
-        (optax.adam(0.01), ("eager", "jit", "init")),
-        (
-            optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(0.01, weight_decay=0.1)),
-            ("jit",),
-        ),
-        (optax.inject_hyperparams(optax.sgd)(0.05, momentum=0.9, nesterov=True), ("init",)),
-        # Labels computed from the model's own structure: optax sees the real tree.
-        (
-            optax.multi_transform({"matrix": optax.adam(0.01), "other": optax.sgd(0.05)}, _by_ndim),
-            ("eager", "init"),
-        ),
-        (optax.masked(optax.adam(0.01), lambda p: jax.tree.map(lambda x: x.ndim > 0, p)), ("jit",)),
-        (optax.MultiSteps(optax.adam(0.01), every_k_schedule=3), ("eager", "init")),
-    ],
-    ids=["adam", "chain", "inject", "multi_transform", "masked", "multisteps"],
-)
-def test_from_optax_equals_optax_by_hand(tx, modes):
-    check_parity(lambda: from_optax(tx), tx, 20, 1e-6, 1e-7, modes, model_names=("nested",))
 
 
 def test_from_optax_forwards_loss_as_value():

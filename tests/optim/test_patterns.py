@@ -1,5 +1,6 @@
 import pytest
 
+import flarejax as flr
 from flarejax.optim._patterns import matches, normalize_patterns
 
 
@@ -53,3 +54,17 @@ def test_normalized_form_is_static():
 def test_bad_patterns(spec, match):
     with pytest.raises(ValueError, match=match):
         normalize_patterns(spec)
+
+
+@pytest.mark.parametrize(
+    ("cls", "mask", "match"),
+    [
+        ("AdamaxW", "", "the empty pattern"),
+        ("NAdamW", "re:(", "invalid regular expression in pattern 're:\\('"),
+        ("LAMB", ["w", 1], "must be a string"),
+        ("Lion", "bad:x", "unknown pattern syntax"),
+    ],
+)
+def test_weight_decay_masks_reject_bad_patterns_at_construction(cls, mask, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(flr.optim, cls)(0.01, mask=mask)

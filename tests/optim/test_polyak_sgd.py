@@ -78,17 +78,3 @@ def test_polyak_sgd_minimize_passes_the_loss():
     # f = 27, g = -6 everywhere, |g|^2 = 108: the step is 27 / 108 = 0.25 (< 0.5).
     assert float(loss) == 27.0
     assert jnp.allclose(model, 0.25 * 6.0)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"max_learning_rate": -1.0}, "max_learning_rate must be >= 0"),
-        ({"scaling": -1.0}, "scaling must be >= 0"),
-        ({"eps": -1.0}, "eps must be >= 0"),
-        ({"variant": "spsx"}, r"variant must be one of \('sps', 'sps\+'\), got 'spsx'"),
-    ],
-)
-def test_polyak_sgd_invalid_hyperparameters(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        flr.optim.PolyakSGD(**kwargs)

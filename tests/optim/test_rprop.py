@@ -104,11 +104,7 @@ def test_optax_rprop_is_one_step_late():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"learning_rate": 0.0}, "learning_rate must be > 0, got 0.0"),
-        ({"eta_minus": 1.0}, r"eta_minus must be in \(0, 1\), got 1\.0"),
-        ({"eta_plus": 0.9}, r"eta_plus must be in \(1, inf\), got 0\.9"),
-        ({"min_step_size": -1.0}, "min_step_size must be >= 0"),
-        ({"min_step_size": 1.0, "max_step_size": 0.5}, r"max_step_size must be in \[1, inf\]"),
+        ({"min_step_size": 1.0, "max_step_size": 0.5}, "max_step_size must be in \\[1, inf\\]"),
     ],
 )
 def test_rprop_invalid_hyperparameters(kwargs, match):

@@ -3,33 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import check_parity, f32, models, quadratic_grads
+from helpers import models, quadratic_grads
 
 from flarejax.optim import SGD, AddDecayedWeights, Chain
-
-
-def _kernel_mask(params):
-    return jax.tree_util.tree_map_with_path(
-        lambda path, _: getattr(path[-1], "name", None) == "kernel", params
-    )
-
-
-def test_masked_decay_matches_optax():
-    check_parity(
-        lambda: Chain(AddDecayedWeights(0.1, mask="*.kernel"), SGD(0.05, momentum=0.9)),
-        optax.chain(optax.add_decayed_weights(0.1, mask=_kernel_mask), optax.sgd(0.05, 0.9)),
-        model_names=("nested",),
-    )
-
-
-def test_scheduled_decay_matches_optax():
-    sched = optax.linear_schedule(0.5, 0.0, 20)
-    check_parity(
-        lambda: Chain(AddDecayedWeights(sched), SGD(0.05)),
-        optax.chain(f32(optax.add_decayed_weights, sched), optax.sgd(0.05)),
-        model_names=("matrix",),
-        modes=("jit",),
-    )
 
 
 def test_callable_mask_of_the_key():

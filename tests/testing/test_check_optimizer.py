@@ -1,20 +1,22 @@
 """``check_optimizer`` passes for every built-in optimizer, and fails for broken ones.
 
-The table has one row per public optimizer class of ``flarejax.optim``, with
-constructor arguments under which the optimizer lowers both objectives of the
-``convergence`` property. Gradient transforms run in a ``Chain`` before plain
-``SGD`` (whose step compiles fast, and which keeps no state of its own), wrappers
-around ``Adam`` (so that the wrapped optimizer has state to keep right). Rows that
-skip a property say why. ``COMPLEX`` is the table's complex column: every row
-again on a complex model, against its reference, or raising where the optimizer
-cannot take complex parameters. The second half proves that each property can fail:
-one deliberately broken optimizer per property, and the property each is caught
-by.
-"""
+The table is ``flarejax.testing._registry.registry()``: one entry per public
+optimizer class of ``flarejax.optim``, with constructor arguments under which the
+optimizer lowers both objectives of the ``convergence`` property and its optax
+reference (entries without one say why). Rows that skip a property say why. The
+columns: every property on float32 (bfloat16 within ``dtype``) against the
+reference; the registry's hyperparameter variants against theirs; bfloat16 against
+the reference; the complex column (every row again on a complex model, against its
+reference, or raising where the optimizer cannot take complex parameters); and
+invalid hyperparameters, generated from the checks each constructor records. The
+second half proves that each property can fail: one deliberately broken optimizer
+per property, and the property each is caught by."""
 
 from __future__ import annotations
 
 import collections
+import inspect
+import math
 import random
 
 import jax
@@ -22,18 +24,23 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import models
 
 import flarejax as flr
 from flarejax._tree import flat_keys, is_param
+from flarejax.optim import _checks
 from flarejax.testing import (
     PROPERTIES,
     ConformanceError,
     check_optimizer,
     default_models,
-    linesearch_extras,
     loss_extras,
     params_only,
+    quadratic,
 )
+from flarejax.testing._check import _Check
+from flarejax.testing._registry import UNSUPPORTED, registry
+from flarejax.testing._runner import Runner, extras_function
 
 O = flr.optim
 # Tests of one property leave out the slow ones they do not need.
@@ -43,190 +50,7 @@ NESTED = {"nested": default_models()["nested"]}
 STEPS = 20
 
 
-def plain_sgd():
-    """The stateless step after a gradient transform: it compiles fast, keeps its state visible."""
-    return O.SGD(1e-3)
-
-
-# name -> (factory, keyword arguments of check_optimizer)
-TABLE = {
-    "ADOPT": (lambda: O.ADOPT(0.05), {}),
-    "AMSGrad": (lambda: O.AMSGrad(0.05), {}),
-    "AdEMAMix": (lambda: O.AdEMAMix(0.01), {}),
-    "AdaBelief": (lambda: O.AdaBelief(0.05), {}),
-    "Adadelta": (lambda: O.Adadelta(1.0), {}),
-    "Adafactor": (lambda: O.Adafactor(0.05), {}),
-    "Adagrad": (lambda: O.Adagrad(0.1), {}),
-    "Adam": (lambda: O.Adam(0.05), {}),
-    "AdamW": (lambda: O.AdamW(0.05), {}),
-    "Adamax": (lambda: O.Adamax(0.05), {}),
-    "AdamaxW": (lambda: O.AdamaxW(0.05), {}),
-    "Adan": (lambda: O.Adan(0.05), {}),
-    "AdaptiveGradClip": (lambda: O.Chain(O.AdaptiveGradClip(0.1), plain_sgd()), {}),
-    "AddDecayedWeights": (lambda: O.Chain(O.AddDecayedWeights(1e-4), plain_sgd()), {}),
-    "AddNoise": (lambda: O.Chain(O.AddNoise(0.01, 0.55), plain_sgd()), {}),
-    "Centralize": (lambda: O.Chain(O.Centralize(), plain_sgd()), {}),
-    "Chain": (lambda: O.Chain(O.ClipByGlobalNorm(1.0), O.Adam(0.05)), {}),
-    "Clip": (lambda: O.Chain(O.Clip(1.0), plain_sgd()), {}),
-    "ClipByBlockRMS": (lambda: O.Chain(O.ClipByBlockRMS(1.0), plain_sgd()), {}),
-    "ClipByGlobalNorm": (lambda: O.Chain(O.ClipByGlobalNorm(1.0), plain_sgd()), {}),
-    "EMA": (lambda: O.EMA(O.Adam(0.05), 0.9), {}),
-    "Freeze": (lambda: O.Chain(O.Freeze("dense.bias"), plain_sgd()), {}),
-    "Fromage": (lambda: O.Fromage(0.01), {}),
-    "KeepParamsNonnegative": (lambda: O.Chain(plain_sgd(), O.KeepParamsNonnegative()), {}),
-    "LAMB": (lambda: O.LAMB(0.05), {}),
-    "LARS": (lambda: O.LARS(0.1), {}),
-    "LBFGS": (lambda: O.LBFGS(), {"extras": linesearch_extras}),
-    "Lion": (lambda: O.Lion(0.01), {}),
-    "Lookahead": (lambda: O.Lookahead(O.Adam(0.05), 5, 0.5), {}),
-    "MADGRAD": (lambda: O.MADGRAD(0.01), {}),
-    # Masked leaves the other parameters to the next member, as optax.masked.
-    "Masked": (
-        lambda: O.Chain(O.Masked(O.AddDecayedWeights(1e-3), "dense.kernel"), plain_sgd()),
-        {},
-    ),
-    "MasterWeights": (lambda: O.MasterWeights(O.Adam(0.05)), {}),
-    "MultiSteps": (lambda: O.MultiSteps(O.Adam(0.05), 2), {}),
-    "Muon": (lambda: O.Muon(0.02), {}),
-    "NAdam": (lambda: O.NAdam(0.05), {}),
-    "NAdamW": (lambda: O.NAdamW(0.05), {}),
-    "NoisySGD": (lambda: O.NoisySGD(1e-3), {}),
-    "NovoGrad": (lambda: O.NovoGrad(0.05), {}),
-    "OptaxOptimizer": (
-        lambda: O.from_optax(optax.adam(0.05)),
-        {
-            "skip": {
-                "none_grads": "optax sees a zero gradient for a None one, so its state "
-                "moves (documented in OptaxOptimizer.__call__)",
-                "state_dict": "its state follows the model: it needs opt.init(model) "
-                "before load_state_dict (documented)",
-                "hyperparameter": "optax keeps hyperparameters in its state "
-                "(inject_hyperparams), not as attributes",
-            }
-        },
-    ),
-    "OptimisticGD": (lambda: O.OptimisticGD(2e-4), {}),
-    "Partition": (lambda: O.Partition({"dense.*": O.Adam(0.05)}, default=O.SGD(1e-3)), {}),
-    "PolyakSGD": (lambda: O.PolyakSGD(max_learning_rate=0.01), {"extras": loss_extras}),
-    "Prodigy": (lambda: O.Prodigy(), {}),
-    # Unrectified first steps are momentum SGD: Rosenbrock's gradients need a small rate.
-    "RAdam": (lambda: O.RAdam(1e-3), {}),
-    "RMSProp": (lambda: O.RMSProp(0.01), {}),
-    "ReduceLROnPlateau": (lambda: O.ReduceLROnPlateau(O.Adam(0.05)), {"extras": loss_extras}),
-    "Rprop": (lambda: O.Rprop(0.01), {}),
-    "SGD": (lambda: O.SGD(1e-3, momentum=0.9), {}),
-    "SM3": (lambda: O.SM3(0.05), {}),
-    "Scale": (lambda: O.Scale(1e-3), {}),
-    "ScaleByLearningRate": (lambda: O.ScaleByLearningRate(1e-3), {}),
-    "ScheduleFreeAdamW": (lambda: O.ScheduleFreeAdamW(0.05), {}),
-    "SignSGD": (lambda: O.SignSGD(0.01), {}),
-    "Signum": (lambda: O.Signum(0.01), {}),
-    # The threshold is on the squared gradient norm: Rosenbrock's start is ~1e7.
-    "SkipLargeUpdates": (lambda: O.SkipLargeUpdates(O.Adam(0.05), 1e9), {}),
-    "SkipNonFinite": (lambda: O.SkipNonFinite(O.Adam(0.05)), {}),
-    "Yogi": (lambda: O.Yogi(0.05), {}),
-    "ZeroNans": (lambda: O.Chain(O.ZeroNans(), plain_sgd()), {}),
-}
-
-
-# The complex column: each row's reference on complex parameters (an optax
-# transformation with the row's hyperparameters, or a float64 NumPy function
-# where optax squares complex gradients without conjugating), ``None`` for
-# wrappers that are complex-safe when what they wrap is and have no optax twin
-# taking a flat complex model, or UNSUPPORTED: the row raises a TypeError naming
-# the parameter. docs/_gen_catalogue.py shows this column in the catalogue.
-UNSUPPORTED = "unsupported"
-
-
-def sgd_after(*transforms):
-    """optax twin of ``Chain(*transforms, plain_sgd())``."""
-    return optax.chain(*transforms, optax.sgd(1e-3))
-
-
-def adadelta_reference(learning_rate=1.0, rho=0.9, eps=1e-6):
-    """Adadelta in float64 NumPy with |g|^2 (optax.adadelta squares without conjugating)."""
-    e_g, e_x = {}, {}
-
-    def step(params, grads, _):
-        def one(path, p, g):
-            g = np.asarray(g, np.complex128)
-            k = jax.tree_util.keystr(path)
-            eg = rho * e_g.get(k, 0.0) + (1 - rho) * np.abs(g) ** 2
-            delta = np.sqrt(e_x.get(k, 0.0) + eps) / np.sqrt(eg + eps) * g
-            e_g[k], e_x[k] = eg, rho * e_x.get(k, 0.0) + (1 - rho) * np.abs(delta) ** 2
-            return (np.asarray(p, np.complex128) - learning_rate * delta).astype(p.dtype)
-
-        return jax.tree_util.tree_map_with_path(one, params, grads)
-
-    return step
-
-
-COMPLEX = {
-    "ADOPT": UNSUPPORTED,  # clips element-wise (optax.contrib.adopt fails too)
-    "AMSGrad": optax.amsgrad(0.05),
-    "AdEMAMix": optax.contrib.ademamix(0.01),
-    "AdaBelief": optax.adabelief(0.05),
-    "Adadelta": adadelta_reference,
-    "Adafactor": optax.adafactor(0.05),
-    "Adagrad": optax.adagrad(0.1),
-    "Adam": optax.adam(0.05),
-    "AdamW": optax.adamw(0.05),
-    "Adamax": optax.adamax(0.05),
-    "AdamaxW": optax.adamaxw(0.05),
-    "Adan": optax.adan(0.05),
-    "AdaptiveGradClip": sgd_after(optax.adaptive_grad_clip(0.1)),
-    "AddDecayedWeights": sgd_after(optax.add_decayed_weights(1e-4)),
-    "AddNoise": sgd_after(optax.add_noise(0.01, 0.55, key=jax.random.key(0))),
-    "Centralize": sgd_after(optax.centralize()),
-    "Chain": optax.chain(optax.clip_by_global_norm(1.0), optax.adam(0.05)),
-    "Clip": UNSUPPORTED,  # element-wise; optax.clip fails too
-    "ClipByBlockRMS": sgd_after(optax.clip_by_block_rms(1.0)),
-    "ClipByGlobalNorm": sgd_after(optax.clip_by_global_norm(1.0)),
-    "EMA": optax.adam(0.05),  # the model follows the wrapped optimizer
-    "Freeze": None,
-    "Fromage": optax.fromage(0.01),
-    "KeepParamsNonnegative": UNSUPPORTED,  # complex numbers are not ordered
-    "LAMB": optax.lamb(0.05),
-    "LARS": optax.lars(0.1),
-    # Same arithmetic as optax.lbfgs, but jax.grad's conjugate gradient is no
-    # descent direction: both line searches fail at step 3 after 20 bisections,
-    # which amplify float32 rounding (step sizes 6.2417e-8 and 6.2444e-8), and
-    # the runs part. The other properties still run.
-    "LBFGS": None,
-    "Lion": optax.lion(0.01),
-    "Lookahead": None,
-    "MADGRAD": UNSUPPORTED,  # a cube root (optax.contrib.madgrad fails too)
-    "Masked": None,
-    "MasterWeights": optax.adam(0.05),
-    "MultiSteps": optax.MultiSteps(
-        optax.adam(0.05), 2, accumulator_dtype=jnp.complex64
-    ).gradient_transformation(),
-    "Muon": optax.contrib.muon(0.02),
-    "NAdam": optax.nadam(0.05),
-    "NAdamW": optax.nadamw(0.05),
-    "NoisySGD": optax.noisy_sgd(1e-3, key=0),
-    "NovoGrad": optax.novograd(0.05),
-    "OptaxOptimizer": optax.adam(0.05),
-    "OptimisticGD": optax.optimistic_gradient_descent(2e-4),
-    "Partition": None,
-    "PolyakSGD": optax.polyak_sgd(max_learning_rate=0.01),
-    "Prodigy": UNSUPPORTED,  # its distance estimate is a real inner product
-    "RAdam": optax.radam(1e-3),
-    "RMSProp": optax.rmsprop(0.01),
-    "ReduceLROnPlateau": None,
-    "Rprop": UNSUPPORTED,  # compares signs (optax.rprop fails too)
-    "SGD": optax.sgd(1e-3, momentum=0.9),
-    "SM3": UNSUPPORTED,  # optax.sm3 rejects complex parameters
-    "Scale": optax.sgd(1e-3),
-    "ScaleByLearningRate": optax.sgd(1e-3),
-    "ScheduleFreeAdamW": optax.contrib.schedule_free_adamw(0.05),
-    "SignSGD": optax.sign_sgd(0.01),
-    "Signum": optax.signum(0.01),
-    "SkipLargeUpdates": optax.adam(0.05),
-    "SkipNonFinite": optax.adam(0.05),
-    "Yogi": optax.yogi(0.05),
-    "ZeroNans": sgd_after(optax.zero_nans()),
-}
+REGISTRY = registry()
 
 
 def complex_model(dtype=jnp.complex64):
@@ -237,7 +61,7 @@ def complex_model(dtype=jnp.complex64):
     )
 
 
-def test_the_table_covers_every_builtin():
+def test_the_registry_covers_every_builtin():
     builtins = {
         name
         for name in O.__all__
@@ -245,12 +69,8 @@ def test_the_table_covers_every_builtin():
         and issubclass(getattr(O, name), O.Optimizer)
         and getattr(O, name) is not O.Optimizer
     }
-    assert sorted(builtins - TABLE.keys()) == []
-    assert sorted(TABLE.keys() - builtins) == []
-
-
-def test_the_complex_column_covers_every_builtin():
-    assert sorted(COMPLEX) == sorted(TABLE)
+    assert sorted(builtins - REGISTRY.keys()) == []
+    assert sorted(REGISTRY.keys() - builtins) == []
 
 
 # Properties about dtypes, checkpoints and convergence are the real rows' business.
@@ -262,11 +82,11 @@ COMPLEX_SKIP = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(COMPLEX))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_builtin_on_complex_parameters(name):
     """Supported rows pass on a complex model, against their reference; the others raise."""
-    make, kwargs = TABLE[name]
-    reference = COMPLEX[name]
+    entry = REGISTRY[name]
+    make, kwargs, reference = entry.make, entry.options, entry.complex
     if reference == UNSUPPORTED:
         model = params_only(complex_model())
         grads = jax.tree_util.tree_map(jnp.ones_like, model)
@@ -275,7 +95,7 @@ def test_builtin_on_complex_parameters(name):
             with pytest.raises(TypeError, match=message):
                 step(make(), model, grads)
         return
-    if callable(reference) and not isinstance(reference, optax.GradientTransformation):
+    if reference is not None:
         reference = reference()
     skip = {**COMPLEX_SKIP, **kwargs.get("skip", {})}
     report = check_optimizer(
@@ -291,16 +111,168 @@ def test_builtin_on_complex_parameters(name):
     assert report["reference"].startswith("skipped" if reference is None else "passed")
 
 
-@pytest.mark.parametrize("name", sorted(TABLE))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_builtin_conforms(name):
-    make, kwargs = TABLE[name]
-    report = check_optimizer(make, models=NESTED, steps=STEPS, **kwargs)
+    """Every property, and agreement with the row's reference (optax) where it has one."""
+    entry = REGISTRY[name]
+    reference = entry.reference() if entry.reference else None
+    kwargs = entry.options
+    report = check_optimizer(entry.make, models=NESTED, steps=STEPS, reference=reference, **kwargs)
     assert list(report) == list(PROPERTIES)
+    skipped = {**kwargs.get("skip", {}), **({} if reference else {"reference": ""})}
     for prop, status in report.items():
-        if prop == "reference":
-            continue
-        skipped = kwargs.get("skip", {})
         assert status.startswith("skipped" if prop in skipped else "passed"), (prop, status)
+
+
+# The reference columns compare numbers: the properties about state are the rows' business.
+NUMBERS_ONLY = dict.fromkeys(
+    (
+        "compile_once",
+        "leaf_order",
+        "hyperparameter",
+        "none_grads",
+        "state_dict",
+        "dtype",
+        "to_optax",
+        "convergence",
+    ),
+    "checked by test_builtin_conforms",
+)
+VARIANTS = {
+    f"{name}-{variant}": (REGISTRY[name], REGISTRY[name].variants[variant])
+    for name in sorted(REGISTRY)
+    for variant in REGISTRY[name].variants
+}
+
+
+@pytest.mark.parametrize("case", sorted(VARIANTS))
+def test_builtin_variant_matches_its_reference(case):
+    """Hyperparameter variants (schedules, options) agree with optax: eager, jit and init."""
+    entry, variant = VARIANTS[case]
+    all_models = models()
+    make, reference = variant.build()
+    skip = {**NUMBERS_ONLY, **entry.options.get("skip", {}), **variant.options.get("skip", {})}
+    report = check_optimizer(
+        make,
+        models={name: all_models[name] for name in variant.models},
+        reference=reference,
+        steps=variant.steps,
+        rtol=variant.rtol,
+        atol=variant.atol,
+        **{**entry.options, **variant.options, "skip": skip},
+    )
+    assert report["reference"] == "passed"
+
+
+def _bfloat16_reference(entry):
+    """Plain optax where the complex column has it: inject_hyperparams' float32 arrays
+    would promote a bfloat16 state (and its optax.adam runs into NaN); else the reference."""
+    if callable(entry.complex) and entry.complex.__name__ == "<lambda>":
+        return entry.complex()
+    return entry.reference()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in REGISTRY if REGISTRY[n].reference))
+def test_builtin_bfloat16_matches_its_reference(name):
+    """On bfloat16 parameters, 20 jitted steps agree with the reference to bfloat16 precision.
+
+    (The row's ``dtype`` property checks that parameters stay bfloat16, eagerly
+    and under ``jax.jit``; this checks the numbers, with one jitted run only.)
+    """
+    entry = REGISTRY[name]
+    if "skip" in entry.bfloat16:
+        pytest.skip(entry.bfloat16["skip"])
+    model = default_models(jnp.bfloat16)["nested"]
+    steps, extras = 20, extras_function(entry.options.get("extras"))
+    runner = Runner(quadratic, extras)
+    opt = entry.make()
+    runner.init(opt, model)
+    for i in range(steps):
+        opt, model = runner.step(opt, model, i, jit=True)
+    assert {x.dtype for x in jax.tree.leaves(params_only(model))} == {jnp.dtype(jnp.bfloat16)}
+    check = _Check(entry.make, extras, steps, 2e-2, 2e-2, None, {})
+    check.check_reference(
+        "bfloat16", default_models(jnp.bfloat16)["nested"], _bfloat16_reference(entry), (model,)
+    )
+
+
+def _out_of_range(check, args, kw):
+    """Values outside what a recorded validator accepts (NaN is outside every range)."""
+    if check is _checks.check_positive:
+        return [0.0, -1.0, math.inf, math.nan]
+    if check is _checks.check_nonnegative:
+        return [-1.0, math.inf, math.nan]
+    if check is _checks.check_range:
+        lo, hi = args
+        kw = dict(kw)
+        out = [math.nan]
+        if math.isfinite(lo):
+            out += [lo - 1.0] + ([float(lo)] if kw.get("lo_open", False) else [])
+        if math.isfinite(hi):
+            out += [hi + 1.0] + ([float(hi)] if kw.get("hi_open", True) else [])
+        else:
+            out += [math.inf] if kw.get("hi_open", True) else []
+        return out
+    raise AssertionError(f"no out-of-range values known for {check.__name__}")
+
+
+def _recorded_checks(entry):
+    """The class of ``entry.example`` and the checks its construction made, by argument."""
+    cls = type(entry.build_example())
+    saved = _checks._recorded.pop(cls, {})
+    try:
+        entry.build_example()
+        own = {name: set(checks) for name, checks in _checks._recorded.get(cls, {}).items()}
+    finally:
+        merged = _checks._recorded.setdefault(cls, {})
+        for name, checks in saved.items():
+            merged.setdefault(name, set()).update(checks)
+    return cls, own
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_builtin_rejects_invalid_hyperparameters(name):
+    """Every argument the constructor checks: each value outside its range is a ValueError.
+
+    The checks are those ``flarejax.optim._checks`` records while ``__init__``
+    runs; the values come from each check's bounds (below, above, the open
+    bound itself, infinity where the range is finite, NaN). The error names the
+    argument, and assigning the value later raises the same.
+    """
+    entry = REGISTRY[name]
+    cls, recorded = _recorded_checks(entry)
+    assert set(recorded) <= _checks.hyperparameter_names(cls)
+    for arg, checks in sorted(recorded.items()):
+        for check, args, kw in checks:
+            for value in _out_of_range(check, args, kw):
+                with pytest.raises(ValueError, match=rf"^{arg} must be"):
+                    entry.build_example(**{arg: value})
+                opt = entry.build_example()
+                with pytest.raises(ValueError, match=rf"^{arg} must be"):
+                    setattr(opt, arg, value)
+
+
+# Float arguments that take any value, and why.
+UNRANGED = {
+    ("PolyakSGD", "f_min"): "a lower bound of the loss: any real number",
+    ("RAdam", "threshold"): "compared with rho_t: any value (as optax.radam)",
+}
+
+
+def test_every_float_argument_is_checked_or_said_to_be_unranged():
+    """Every float argument with a default records a check (so the test above covers it)."""
+    unchecked = []
+    for name, entry in REGISTRY.items():
+        cls, recorded = _recorded_checks(entry)
+        defaults = {
+            p.name
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if isinstance(p.default, float)
+        }
+        missing = {arg for arg in defaults - set(recorded) if (name, arg) not in UNRANGED}
+        if missing:
+            unchecked.append((name, sorted(missing)))
+    assert unchecked == []
 
 
 def test_default_models_and_reference():

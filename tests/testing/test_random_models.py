@@ -1,4 +1,4 @@
-"""Property tests: random PyTree models through representative optimizers.
+"""Property tests: random PyTree models through representative optimizers (one suite).
 
 Hypothesis draws nested dicts, lists, tuples and NamedTuples of float32 and
 bfloat16 parameters of random shapes (scalars and size-zero arrays included),
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flarejax as flr
+from flarejax._tree import is_param
 from flarejax.testing import check_optimizer
 
 O = flr.optim
@@ -78,3 +80,16 @@ _models = st.recursive(
 def test_random_models_conform(model, name):
     report = check_optimizer(OPTIMIZERS[name], models={"random": model}, steps=3, skip=LIGHT)
     assert report["jit"] == "passed" and report["none_grads"] == "passed"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model=_models)
+def test_an_eager_step_moves_every_parameter_and_keeps_one_state_entry_each(model):
+    """Beyond conformance: each non-empty parameter moves, and Adam holds one m per parameter."""
+    grads = jax.tree_util.tree_map(lambda x: jnp.ones_like(x) if is_param(x) else None, model)
+    opt = O.Adam(0.1)
+    out = opt(model, grads)
+    for a, b in zip(jax.tree_util.tree_leaves(model), jax.tree_util.tree_leaves(out)):
+        if is_param(a) and a.size:
+            assert not np.array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
+    assert len(opt.m) == sum(is_param(x) for x in jax.tree_util.tree_leaves(model))
