@@ -126,7 +126,7 @@ class Optimizer:
             setattr(cls, name, method)
         if _owner(cls, "__call__") < _owner(cls, "updates"):
             # Overrides __call__ but not updates: combinators step it through __call__.
-            cls.updates = updates_through_call  # type: ignore[method-assign]
+            cls.updates = updates_through_call  # type: ignore[method-assign,assignment]
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "__flarejax_recorded__", False):
             cls.__init__ = _recording_init(init)  # type: ignore[method-assign]
