@@ -79,6 +79,10 @@ class Optimizer:
         Flattens the model, calls the two hooks above and subtracts the updates.
         Override it for full control.
 
+    Combinators, wrappers and ``to_optax`` step an optimizer through
+    ``updates(grads, params, extras)`` (flat dicts in, updates out), which runs
+    the two hooks, or, in a class overriding ``__call__``, calls ``__call__``.
+
     Extra keyword arguments of a step (``opt(model, grads, loss=loss)``) reach
     both hooks under their own names. The hooks' own parameter names (``grad``,
     ``grads``, ``key``, ``param``, ``params``) are therefore reserved: a step
