@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``examples``, ``bench``.
+"""Developer sessions: ``nox -s tests``, ``tests_lowest_jax``, ``lint``, ``typecheck``, ``docs``,
+``examples``, ``bench``.
 
 ``nox`` alone runs the default sessions (tests, lint, typecheck, docs). Each session
 installs what it needs into its own virtual environment under ``.nox/``.
@@ -6,6 +7,7 @@ installs what it needs into its own virtual environment under ``.nox/``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nox
@@ -22,6 +24,27 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name
 def tests(session: nox.Session) -> None:
     """The test suite, on two workers (the docs pages and the examples' smoke runs included)."""
     session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
+
+
+def _lowest(requirement: str) -> str:
+    """The version after ``>=`` in pyproject.toml's dependency on ``requirement``."""
+    text = (ROOT / "pyproject.toml").read_text()
+    dependencies = re.search(r"^dependencies = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    found = dependencies and re.search(
+        rf"\"{re.escape(requirement)}\s*>=\s*([0-9.]+)\"", dependencies.group(1)
+    )
+    if found:
+        return found.group(1)
+    raise ValueError(f"pyproject.toml has no {requirement}>=... dependency")
+
+
+@nox.session
+def tests_lowest_jax(session: nox.Session) -> None:
+    """The test suite against the oldest jax and jaxlib that pyproject.toml accepts."""
+    jax, jaxlib = _lowest("jax"), _lowest("jaxlib")
+    session.install("-e", ".[test]", f"jax=={jax}", f"jaxlib=={jaxlib}")
+    session.run("python", "-c", "import jax; print('jax', jax.__version__)")
     session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
 
 

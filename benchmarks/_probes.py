@@ -2,7 +2,7 @@
 
 Compilations are counted as traces: every jitted function below increments a
 counter in Python, which runs once per trace (and so once per compilation).
-flarejax's eager path compiles inside ``flarejax._compile._run``, whose cache
+flarejax's eager path compiles inside ``flarejax._core.eager._run``, whose cache
 size is read before and after the steps.
 """
 
@@ -125,7 +125,7 @@ def count_flarejax_jit(init: bool, lr_changes: bool, steps: int) -> int:
 
 def _count_flarejax_eager(minimize: bool, init: bool, lr_changes: bool, steps: int) -> int:
     flr = need("flarejax")
-    from flarejax._compile import _run
+    from flarejax._core.eager import _run
 
     opt, p, (x, y) = flr.optim.Adam(LR), mlp_params(), mlp_batch()
     g = grads_like(p)

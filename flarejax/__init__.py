@@ -5,7 +5,7 @@ from typing import Any
 
 from . import optim, schedules, sharding
 from ._checkpoint import load, save
-from ._recompiles import RecompileWarning
+from ._core.recompiles import RecompileWarning
 
 opt = optim
 

@@ -23,8 +23,8 @@ import ml_dtypes  # a dependency of jax
 import numpy as np
 from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
-from .optim._base import Optimizer
-from .optim._init import _cast_like
+from ._core.base import Optimizer
+from ._core.init import cast_like
 from .optim._state_dict import load_state_dict, state_dict
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
@@ -198,7 +198,7 @@ def _restore(name: str, value: Any, like: Any) -> Any:
     sharding = getattr(like, "sharding", None)
     out = jax.device_put(value, sharding)
     if isinstance(like, jax.Array):
-        return _cast_like(out, like)  # its weak type, if it has one
+        return cast_like(out, like)  # its weak type, if it has one
     return out
 
 

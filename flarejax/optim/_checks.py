@@ -1,21 +1,7 @@
-"""Hyperparameter validators: see :mod:`flarejax._checks`, shared with the schedules."""
+"""Hyperparameter checks for the optimizer files, from the core (``flarejax._core.checks``)."""
 
-from .._checks import (
-    check_nonnegative,
-    check_positive,
-    check_range,
-    constructing,
-    hyperparameter_names,
-    under_construction,
-    validate,
-)
+from __future__ import annotations
 
-__all__ = [
-    "check_nonnegative",
-    "check_positive",
-    "check_range",
-    "constructing",
-    "hyperparameter_names",
-    "under_construction",
-    "validate",
-]
+from .._core.checks import check_nonnegative, check_positive, check_range
+
+__all__ = ["check_nonnegative", "check_positive", "check_range"]

@@ -8,8 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._core.guard import run_if
 from ._base import Optimizer
-from ._guard import run_if
 from ._mu_dtype import as_mu_dtype, moment_dtype
 from ._substep import substep
 

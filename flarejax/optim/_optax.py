@@ -17,12 +17,12 @@ from jax.tree_util import (
     tree_unflatten,
 )
 
-from .._compile import functional_method
+from .._core.base import Optimizer, keep_type, model_updates
+from .._core.eager import functional_method
+from .._core.grads import match_grads
+from .._core.init import cast_like, same_structure
+from .._core.step import steps_through_call
 from .._tree import flat_keys, is_no_grad, is_param, key_of
-from ._base import Optimizer, keep_type
-from ._grads import match_grads
-from ._init import _cast_like, _same_structure
-from ._substep import overrides_call
 
 if TYPE_CHECKING:
     import optax
@@ -313,13 +313,13 @@ def _negated_updates(self: Optimizer, params: Any, grads: Any, **extras: Any) ->
     keys, leaves, treedef = flat_keys(params)
     grad_leaves = match_grads(keys, leaves, grads)
     out: dict[str, Any] = {}
-    if overrides_call(self):
+    if steps_through_call(self):
         new_leaves = treedef.flatten_up_to(self(params, grads, **extras))
         for key, x, g, new in zip(keys, leaves, grad_leaves, new_leaves):
             if is_param(x) and not is_no_grad(g):
                 out[key] = new - x
     else:
-        updates = self._hook_updates(params, grads, extras)[3]
+        updates = model_updates(self, params, grads, extras)[3]
         out = {key: -u for key, u in updates.items() if u is not None}
     result = []
     for key, x, g in zip(keys, leaves, grad_leaves):
@@ -385,13 +385,13 @@ def _keep_signature(new: Optimizer, old: Optimizer) -> Optimizer:
     """
     new_leaves, treedef = tree_flatten(new)
     old_leaves = jax.tree_util.tree_leaves(old)
-    if not _same_structure(new, old):
+    if not same_structure(new, old):
         return new  # a structure change cannot be cast away (init is incomplete)
     return tree_unflatten(treedef, [_like(x, y) for x, y in zip(new_leaves, old_leaves)])
 
 
 def _like(x: Any, like: Any) -> Any:
-    x = _cast_like(x, like)
+    x = cast_like(x, like)
     if (
         isinstance(x, jax.Array)
         and isinstance(like, jax.Array)

@@ -7,9 +7,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._core.init import building
 from ._base import Optimizer
 from ._checks import check_nonnegative, check_range
-from ._init import building
 from ._substep import substep
 
 __all__ = ["ReduceLROnPlateau"]

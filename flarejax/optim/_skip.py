@@ -7,10 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._core.guard import run_if
 from ._base import Optimizer
 from ._checks import check_positive
 from ._complex import sum_abs_sq
-from ._guard import run_if
 from ._substep import substep
 
 __all__ = ["SkipLargeUpdates", "SkipNonFinite"]

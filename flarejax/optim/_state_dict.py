@@ -21,10 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten_with_path, tree_unflatten
 
+from .._core.base import Optimizer
+from .._core.init import cast_like
+from .._core.pytree import is_static
 from .._tree import ARRAY_TYPES
-from ._base import Optimizer
-from ._init import _cast_like
-from ._pytree import is_static
 
 __all__ = ["FORMAT_VERSION", "load_state_dict", "state_dict"]
 
@@ -241,7 +241,7 @@ def _restore(name: str, value: Any, like: Any) -> Any:
     if not isinstance(like, jax.Array):
         return np.array(arr)
     out = jax.device_put(arr, like.sharding) if like.committed else jax.device_put(arr)
-    return _cast_like(out, like) if weak else out
+    return cast_like(out, like) if weak else out
 
 
 def _is_key(x: jax.Array) -> bool:

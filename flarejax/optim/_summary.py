@@ -17,9 +17,9 @@ import jax
 import numpy as np
 from jax.tree_util import DictKey, GetAttrKey, SequenceKey, keystr, tree_flatten_with_path
 
+from .._core.base import Optimizer
+from .._core.select import default_flags
 from .._tree import ARRAY_TYPES, flat_model, is_param
-from ._base import Optimizer
-from ._select import default_flags
 
 # Arrays, and their abstract stand-ins: ``jax.eval_shape`` of a function that
 # builds and inits an optimizer measures its state without allocating it.

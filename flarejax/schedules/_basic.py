@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .._checks import check_real, check_steps
+from .._core.checks import check_real, check_steps
 from ._base import BoundSchedule, Schedule, as_float, broadcast_to_count
 
 __all__ = ["constant", "exponential_decay", "linear", "polynomial"]

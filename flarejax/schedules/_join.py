@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .._checks import check_steps
+from .._core.checks import check_steps
 from ._base import BoundSchedule, Schedule
 
 __all__ = ["join", "join_schedules"]

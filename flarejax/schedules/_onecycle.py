@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jax.typing import ArrayLike
 
-from .._checks import check_real, check_steps
+from .._core.checks import check_real, check_steps
 from ._base import Schedule
 from ._piecewise import cosine_blend, interpolate, linear_blend
 

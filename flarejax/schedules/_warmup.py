@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .._checks import check_steps
+from .._core.checks import check_steps
 from ._base import BoundSchedule, Schedule
 from ._basic import constant, exponential_decay, linear
 from ._cosine import half_cosine

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .._checks import check_steps
+from .._core.checks import check_steps
 from ._base import BoundSchedule, Schedule, as_float
 
 __all__ = ["trapezoid", "warmup_stable_decay"]

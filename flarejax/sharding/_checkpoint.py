@@ -18,7 +18,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
-from ..optim._init import _cast_like
+from .._core.init import cast_like
 
 __all__ = ["restore", "save"]
 
@@ -106,7 +106,7 @@ def _check_names(
 
 def _uninitialized(tree: Any) -> list[str]:
     """The optimizers in ``tree`` that never stepped nor were ``init``-ed, by type name."""
-    from ..optim import Optimizer
+    from .._core.base import Optimizer
 
     found = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, Optimizer))
     return [
@@ -147,7 +147,7 @@ def _fill(tree: Any, i: int, values: dict[str, Any]) -> Any:
         elif isinstance(leaf, (np.ndarray, np.generic)):
             leaves.append(np.asarray(values[name].addressable_data(0)))
         elif isinstance(leaf, jax.Array):
-            leaves.append(_cast_like(values[name], leaf))  # a hyperparameter's weak type
+            leaves.append(cast_like(values[name], leaf))  # a hyperparameter's weak type
         else:
             leaves.append(values[name])
     return tree_unflatten(treedef, leaves)

@@ -7,8 +7,8 @@ from typing import Any
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..optim._base import Optimizer
-from ..optim._substep import substep
+from .._core.base import Optimizer
+from .._core.step import substep
 
 __all__ = ["ShardedState", "zero_spec"]
 

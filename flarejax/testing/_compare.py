@@ -165,8 +165,8 @@ _MISSING = object()
 
 
 def _statics(opt: Any, prefix: str = "") -> dict[str, Any]:
-    from ..optim._base import Optimizer
-    from ..optim._pytree import is_static
+    from .._core.base import Optimizer
+    from .._core.pytree import is_static
 
     out: dict[str, Any] = {}
     if not isinstance(opt, Optimizer):
@@ -188,7 +188,7 @@ def reordered(x: Any) -> Any:
     order does not depend on insertion order (which, for containers filled by
     iterating a set, depends on ``PYTHONHASHSEED``).
     """
-    from ..optim._base import Optimizer
+    from .._core.base import Optimizer
 
     if isinstance(x, Optimizer):
         new = object.__new__(type(x))

@@ -10,7 +10,7 @@ from typing import Any
 import jax
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from .._compile import _Static as _Box  # the same static leaf box as the eager path
+from .._core.eager import Static as _Box  # the same static leaf box as the eager path
 from .._tree import ARRAY_TYPES
 from ._models import grads_of, params_only
 

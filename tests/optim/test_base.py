@@ -284,7 +284,7 @@ def test_compiles_at_most_twice_cold_and_once_after_init():
 
 
 def test_eager_calls_compile_once_per_structure():
-    from flarejax._compile import _run
+    from flarejax._core.eager import _run
 
     model = models()["flat"]
     opt = flr.optim.Adam(0.01)

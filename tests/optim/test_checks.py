@@ -68,7 +68,7 @@ def test_schedules_none_and_tracers_are_skipped():
 
 def test_schedules_and_optimizers_share_one_message_style():
     import flarejax as flr
-    from flarejax._checks import check_real, check_steps
+    from flarejax._core.checks import check_real, check_steps
 
     with pytest.raises(ValueError, match=r"^decay_steps must be an integer >= 1, got 0$"):
         check_steps("decay_steps", 0, minimum=1)

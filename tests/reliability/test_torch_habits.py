@@ -181,7 +181,7 @@ def _batch(i):
 
 
 def _compiles():
-    from flarejax._compile import _run
+    from flarejax._core.eager import _run
 
     return _run._cache_size()
 

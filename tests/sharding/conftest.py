@@ -1,10 +1,10 @@
-"""The slow subprocesses of these tests start as soon as the tests are collected.
+"""The slow subprocesses of these tests, started by the fixture of the same name.
 
 Each runs JAX with its own devices (8 host devices, or a distributed runtime), so
-that this pytest process keeps its one device. Started together, they overlap with
-the tests that launch processes themselves; a test waits for its job through the
-fixture of the same name. Every job is bounded: it is killed ``LIMIT`` seconds
-after its start, and at the end of the session.
+that this pytest process keeps its one device. A job starts when a test first
+asks for its fixture (not on ``--collect-only``, nor in an xdist worker that runs
+none of its tests) and runs once per session. Every job is bounded: it is killed
+``LIMIT`` seconds after its start, and at the end of the session.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def _start(name: str) -> None:
 
 
 def _finish(name: str) -> Job:
+    """Start the job ``name`` unless it ran already; wait for it (bounded)."""
     if name not in _jobs:
         _start(name)
     job = _jobs[name]
@@ -85,12 +86,6 @@ def _kill(job: Job) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.process.pid, signal.SIGKILL)
         job.process.wait(timeout=10)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    wanted = {f for item in session.items for f in getattr(item, "fixturenames", ()) if f in JOBS}
-    for name in sorted(wanted):
-        _start(name)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

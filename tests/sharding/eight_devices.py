@@ -29,7 +29,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import flarejax as flr
-from flarejax import _compile
+from flarejax._core import eager as _compile
 from flarejax.sharding import ShardedState, restore, save
 
 O = flr.optim

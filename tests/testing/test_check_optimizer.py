@@ -28,7 +28,7 @@ from helpers import models
 
 import flarejax as flr
 from flarejax._tree import flat_keys, is_param
-from flarejax.optim import _checks
+from flarejax._core import checks as _checks
 from flarejax.testing import (
     PROPERTIES,
     ConformanceError,
@@ -219,12 +219,12 @@ def _out_of_range(check, args, kw):
 def _recorded_checks(entry):
     """The class of ``entry.example`` and the checks its construction made, by argument."""
     cls = type(entry.build_example())
-    saved = _checks._recorded.pop(cls, {})
+    saved = _checks.RECORDED.pop(cls, {})
     try:
         entry.build_example()
-        own = {name: set(checks) for name, checks in _checks._recorded.get(cls, {}).items()}
+        own = {name: set(checks) for name, checks in _checks.RECORDED.get(cls, {}).items()}
     finally:
-        merged = _checks._recorded.setdefault(cls, {})
+        merged = _checks.RECORDED.setdefault(cls, {})
         for name, checks in saved.items():
             merged.setdefault(name, set()).update(checks)
     return cls, own
@@ -234,7 +234,7 @@ def _recorded_checks(entry):
 def test_builtin_rejects_invalid_hyperparameters(name):
     """Every argument the constructor checks: each value outside its range is a ValueError.
 
-    The checks are those ``flarejax.optim._checks`` records while ``__init__``
+    The checks are those ``flarejax._core.checks`` records while ``__init__``
     runs; the values come from each check's bounds (below, above, the open
     bound itself, infinity where the range is finite, NaN). The error names the
     argument, and assigning the value later raises the same.

@@ -25,7 +25,7 @@ from jax.tree_util import (
     tree_unflatten,
 )
 
-from ._tree import ARRAY_TYPES
+from .._tree import ARRAY_TYPES
 
 __all__ = ["as_pytrees", "rebuild"]
 

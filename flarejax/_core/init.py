@@ -24,8 +24,17 @@ from jax.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 from .._jax import shard_alike, with_weak_type
 from .._tree import flat_keys, is_param
+from .pytree import is_optimizer
 
-__all__ = ["building", "prebuild_state"]
+__all__ = [
+    "Recorder",
+    "building",
+    "cast_like",
+    "match_like",
+    "optimizers_in",
+    "prebuild_state",
+    "same_structure",
+]
 
 _local = threading.local()
 
@@ -35,7 +44,7 @@ def building() -> bool:
     return getattr(_local, "depth", 0) > 0
 
 
-class _Recorder(dict):  # type: ignore[type-arg]
+class Recorder(dict):  # type: ignore[type-arg]
     """A state dict that remembers the first value stored under each new key."""
 
     def __init__(self, base: dict[Any, Any]) -> None:
@@ -62,22 +71,18 @@ def _copy(tree: Any) -> Any:
     return tree_unflatten(treedef, leaves)
 
 
-def _optimizers(opt: Any) -> list[Any]:
+def optimizers_in(opt: Any) -> list[Any]:
     """``opt`` and every optimizer nested in it, in a fixed order."""
-    from ._base import Optimizer
-
     found = [opt]
     for name in sorted(opt.__dict__):
-        inner = jax.tree_util.tree_leaves(
-            opt.__dict__[name], is_leaf=lambda x: isinstance(x, Optimizer)
-        )
+        inner = jax.tree_util.tree_leaves(opt.__dict__[name], is_leaf=is_optimizer)
         for x in inner:
-            if isinstance(x, Optimizer):
-                found.extend(_optimizers(x))
+            if is_optimizer(x):
+                found.extend(optimizers_in(x))
     return found
 
 
-def _cast_like(x: Any, like: Any) -> Any:
+def cast_like(x: Any, like: Any) -> Any:
     """``x`` with the dtype and weak type of ``like`` (same shape), else unchanged."""
     if not hasattr(x, "dtype") or not hasattr(like, "dtype") or np.shape(x) != np.shape(like):
         return x
@@ -87,10 +92,10 @@ def _cast_like(x: Any, like: Any) -> Any:
     return with_weak_type(jnp.asarray(x), like.dtype, weak)
 
 
-def _match(value: Any, like: Any) -> Any:
-    if not _same_structure(value, like):
+def match_like(value: Any, like: Any) -> Any:
+    if not same_structure(value, like):
         return value
-    return tree_map(_cast_like, value, like)
+    return tree_map(cast_like, value, like)
 
 
 def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
@@ -104,10 +109,10 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
     )
     pre, work = _copy(opt), _copy(opt)
     recorders = []
-    for w in _optimizers(work):
+    for w in optimizers_in(work):
         for name, value in list(w.__dict__.items()):
             if type(value) is dict:
-                rec = _Recorder(value)
+                rec = Recorder(value)
                 object.__setattr__(w, name, rec)
                 recorders.append((w, name, rec))
     _local.depth = getattr(_local, "depth", 0) + 1
@@ -116,21 +121,21 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
     finally:
         _local.depth -= 1
 
-    by_object = {id(w): p for p, w in zip(_optimizers(pre), _optimizers(_as_plain(work)))}
+    by_object = {id(w): p for p, w in zip(optimizers_in(pre), optimizers_in(_as_plain(work)))}
     for w, name, rec in recorders:
         p = by_object[id(w)]
         built = dict(p.__dict__[name])
         now = w.__dict__.get(name)
         for key, first in rec.first.items():
-            value = _match(first, now[key]) if isinstance(now, dict) and key in now else first
+            value = match_like(first, now[key]) if isinstance(now, dict) and key in now else first
             built[key] = _like_param(value, params.get(key))
         object.__setattr__(p, name, built)
-    for p, w in zip(_optimizers(pre), _optimizers(work)):
+    for p, w in zip(optimizers_in(pre), optimizers_in(work)):
         if "_specs" in w.__dict__:
             object.__setattr__(p, "_specs", w.__dict__["_specs"])
 
-    if _same_structure(pre, work):
-        pre = tree_map(_cast_like, pre, work)
+    if same_structure(pre, work):
+        pre = tree_map(cast_like, pre, work)
     else:
         warnings.warn(
             f"{type(opt).__name__}.init could not pre-build all of the state: the step "
@@ -155,15 +160,15 @@ def _like_param(value: Any, param: Any) -> Any:
     return tree_map(alike, value)
 
 
-def _same_structure(a: Any, b: Any) -> bool:
+def same_structure(a: Any, b: Any) -> bool:
     same: bool = tree_structure(a) == tree_structure(b)  # type: ignore[operator]
     return same
 
 
 def _as_plain(work: Any) -> Any:
     """Turn the recorders back into plain dicts, in place; return ``work``."""
-    for w in _optimizers(work):
+    for w in optimizers_in(work):
         for name, value in list(w.__dict__.items()):
-            if isinstance(value, _Recorder):
+            if isinstance(value, Recorder):
                 object.__setattr__(w, name, dict(value))
     return work

@@ -18,11 +18,11 @@ import jax
 from jax import lax
 from jax.tree_util import tree_map, tree_structure
 
-from ._init import _cast_like, _match, _optimizers, _Recorder
-from ._pytree import is_static
+from .init import Recorder, cast_like, match_like, optimizers_in
+from .pytree import is_optimizer, is_static
 
 if TYPE_CHECKING:
-    from ._base import Optimizer
+    from .base import Optimizer
 
 __all__ = ["run_if"]
 
@@ -37,13 +37,13 @@ def run_if(keep: jax.Array, opt: Optimizer, fn: Callable[[], T]) -> T:
     build wrote. ``fn``'s result is returned unchanged (mask it yourself).
     """
     saved = []
-    for o in _optimizers(opt):
+    for o in optimizers_in(opt):
         before = dict(o.__dict__)
         old_items, recorders = {}, {}
         for name, value in before.items():
             if isinstance(value, dict) and _holds_state(value):
                 old_items[name] = {k: tree_map(lambda x: x, v) for k, v in value.items()}
-                recorders[name] = _Recorder(value)
+                recorders[name] = Recorder(value)
                 object.__setattr__(o, name, recorders[name])
         saved.append((o, before, old_items, recorders))
     out = fn()
@@ -67,10 +67,8 @@ def run_if(keep: jax.Array, opt: Optimizer, fn: Callable[[], T]) -> T:
 
 
 def _holds_state(value: Any) -> bool:
-    from ._base import Optimizer
-
-    leaves = jax.tree_util.tree_leaves(value, is_leaf=lambda x: isinstance(x, Optimizer))
-    return not is_static(value) and not any(isinstance(x, Optimizer) for x in leaves)
+    leaves = jax.tree_util.tree_leaves(value, is_leaf=is_optimizer)
+    return not is_static(value) and not any(is_optimizer(x) for x in leaves)
 
 
 def _select_dict(keep: jax.Array, target: dict[Any, Any], old: dict[Any, Any], rec: Any) -> None:
@@ -80,7 +78,7 @@ def _select_dict(keep: jax.Array, target: dict[Any, Any], old: dict[Any, Any], r
         if key in old:
             prev = old[key]
         elif key in rec.first:
-            prev = _match(rec.first[key], new_value)
+            prev = match_like(rec.first[key], new_value)
             target[key] = prev
         else:
             target[key] = new_value
@@ -91,4 +89,4 @@ def _select_dict(keep: jax.Array, target: dict[Any, Any], old: dict[Any, Any], r
 def _select(keep: jax.Array, new: Any, old: Any) -> Any:
     if new is old:
         return new
-    return lax.select(keep, new, _cast_like(old, new))
+    return lax.select(keep, new, cast_like(old, new))

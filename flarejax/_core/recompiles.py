@@ -14,7 +14,7 @@ from typing import Any
 
 from jax.tree_util import PyTreeDef
 
-from .optim._pytree import CHILDREN_SLOT, HISTORY_SLOT
+from .pytree import CHILDREN_SLOT, HISTORY_SLOT
 
 __all__ = ["RecompileWarning", "history_of", "note_recompile"]
 

@@ -3,7 +3,7 @@
 Wraps ``__call__``, ``minimize`` and ``init`` outside their compiled call:
 
 * while the step runs (and is traced), patterns met by :func:`matches` must
-  match some parameter of the model passed in (see ``_patterns.model_keys``);
+  match some parameter of the model passed in (see ``patterns.model_keys``);
 * an nnx ``Module`` passed as the model is updated in place, as
   ``nnx.Optimizer.update`` updates it, and returned: ``opt(model, grads)`` and
   ``model = opt(model, grads)`` both work. Only the outermost entry writes
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from .._tree import nnx_module, variables_of
-from ._patterns import model_keys
-from ._select import parameter_keys
+from .patterns import model_keys
+from .select import parameter_keys
 
 __all__ = ["model_entry"]
 

@@ -16,7 +16,7 @@ import operator
 import threading
 from collections.abc import Callable
 from itertools import compress
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import jax
 import numpy as np
@@ -29,14 +29,14 @@ from jax.tree_util import (
     tree_unflatten,
 )
 
-from ._closures import as_pytrees, rebuild
-from ._jax import ARRAY_IMPL, shard_alike, under_jit
-from ._reach import DONATION_WORKS, container_paths, unshared
-from ._recompiles import history_of, note_recompile
-from ._tree import ARRAY_TYPES
-from .optim._pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
+from .._jax import ARRAY_IMPL, shard_alike, under_jit
+from .._tree import ARRAY_TYPES
+from .closures import as_pytrees, rebuild
+from .pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
+from .reach import DONATION_WORKS, container_paths, unshared
+from .recompiles import history_of, note_recompile
 
-__all__ = ["copy_optimizer", "functional_method", "tracing"]
+__all__ = ["Static", "StepRecord", "copy_optimizer", "functional_method", "tracing"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +49,7 @@ def tracing() -> bool:
 
 
 @register_pytree_node_class
-class _Static:
+class Static:
     """A non-array leaf carried in the treedef, so that ``jax.jit`` hashes it."""
 
     __slots__ = ("value",)
@@ -61,7 +61,7 @@ class _Static:
         return (), self.value
 
     @classmethod
-    def tree_unflatten(cls, value: Any, _: Any) -> _Static:
+    def tree_unflatten(cls, value: Any, _: Any) -> Static:
         return cls(value)
 
     def __hash__(self) -> int:
@@ -71,7 +71,7 @@ class _Static:
             return id(self.value)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Static) or type(self.value) is not type(other.value):
+        if not isinstance(other, Static) or type(self.value) is not type(other.value):
             return False
         if self.value is other.value:
             return True
@@ -79,6 +79,16 @@ class _Static:
             return bool(self.value == other.value)
         except Exception:
             return False
+
+
+class StepRecord(NamedTuple):
+    """What an eager step made, kept in the optimizer (``OWNED_SLOT``) for the next one."""
+
+    leaves: tuple[Any, ...]  # the optimizer's leaves after the step
+    owned: tuple[bool, ...]  # which of them the step made, held by nothing else then
+    eligible: tuple[bool, ...]  # which may be donated at all: arrays, not scalars
+    treedef: PyTreeDef  # the optimizer's structure after the step
+    paths: Any  # where its containers are (reach.container_paths)
 
 
 _NUMBERS = (int, float, complex)
@@ -92,7 +102,7 @@ def _box_leaves(tree: Any) -> Any:
         [
             x
             if isinstance(x, ARRAY_TYPES) or (isinstance(x, _NUMBERS) and not isinstance(x, bool))
-            else _Static(x)
+            else Static(x)
             for x in leaves
         ],
     )
@@ -101,27 +111,25 @@ def _box_leaves(tree: Any) -> Any:
 def _box_tree(tree: Any) -> Any:
     """Box every non-array leaf of a model: its Python numbers are not parameters."""
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(
-        treedef, [x if isinstance(x, ARRAY_TYPES) else _Static(x) for x in leaves]
-    )
+    return tree_unflatten(treedef, [x if isinstance(x, ARRAY_TYPES) else Static(x) for x in leaves])
 
 
 def _unbox(tree: Any) -> Any:
-    leaves, treedef = tree_flatten(tree, is_leaf=lambda x: isinstance(x, _Static))
-    return tree_unflatten(treedef, [x.value if isinstance(x, _Static) else x for x in leaves])
+    leaves, treedef = tree_flatten(tree, is_leaf=lambda x: isinstance(x, Static))
+    return tree_unflatten(treedef, [x.value if isinstance(x, Static) else x for x in leaves])
 
 
-def _box_output(tree: Any) -> tuple[Any, Any, _Static]:
+def _box_output(tree: Any) -> tuple[Any, Any, Static]:
     """Box the non-array leaves of the result; say whether there were any."""
     leaves, treedef = tree_flatten(tree)
     dynamic = [isinstance(x, (*ARRAY_TYPES, jax.core.Tracer)) for x in leaves]
-    boxed = tree_unflatten(treedef, [x if d else _Static(x) for x, d in zip(leaves, dynamic)])
-    return (*boxed, _Static(not all(dynamic)))
+    boxed = tree_unflatten(treedef, [x if d else Static(x) for x, d in zip(leaves, dynamic)])
+    return (*boxed, Static(not all(dynamic)))
 
 
 def _box_args(tree: Any) -> Any:
     """Box the arguments; functions and partials become PyTrees of what they capture."""
-    return _box_leaves(as_pytrees(tree, _box_tree, _Static))
+    return _box_leaves(as_pytrees(tree, _box_tree, Static))
 
 
 # Raised by int(x), bool(x), np.asarray(x) on a traced value x.
@@ -249,7 +257,7 @@ def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
     return False, plain
 
 
-def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]:
+def _donatable(self: Any, self_leaves: list[Any], made: StepRecord | None) -> tuple[bool, ...]:
     """Which leaves to donate: made by the last step, and reachable from nowhere else.
 
     The arrays an optimizer's own eager step made are donated to its next one,
@@ -264,24 +272,28 @@ def _donatable(self: Any, self_leaves: list[Any], made: Any) -> tuple[bool, ...]
     that step left them.
     """
     none = (False,) * len(self_leaves)
-    if made is None or not DONATION_WORKS or len(made[0]) != len(self_leaves):
+    if made is None or not DONATION_WORKS or len(made.leaves) != len(self_leaves):
         return none
-    mine = made[1]
+    mine = made.owned
     if not any(mine) or not all(
-        map(operator.is_, compress(made[0], mine), compress(self_leaves, mine))
+        map(operator.is_, compress(made.leaves, mine), compress(self_leaves, mine))
     ):
         return none
-    return unshared(self, self_leaves, mine, made[4])
+    return unshared(self, self_leaves, mine, made.paths)
 
 
 def _eager(
     method: Callable[..., Any], model_arg: int | None, self: Any, args: Any, kwargs: Any
-) -> Any:
+) -> tuple[Any, Any, StepRecord] | None:
+    """Run ``method`` as one compiled call: the new optimizer, the result, the record.
+
+    ``None`` when the optimizer or the arguments are traced (the user's trace).
+    """
     self_leaves, self_def = tree_flatten(self)
     arg_leaves = tree_flatten((args, kwargs))[0]
     traced, plain = _kinds(self_leaves, arg_leaves)
     if traced:
-        return None, False
+        return None
     if not plain:
         # Non-array leaves (strings, Python numbers of the model) travel as static boxes.
         if model_arg is not None:
@@ -292,8 +304,8 @@ def _eager(
         args, kwargs = _box_args((args, kwargs))
         self_leaves, self_def = tree_flatten(_box_leaves(self))
         arg_leaves = tree_flatten((args, kwargs))[0]
-    made = getattr(self, OWNED_SLOT, None)
-    if made is not None and made[3] != self_def:
+    made: StepRecord | None = getattr(self, OWNED_SLOT, None)
+    if made is not None and made.treedef != self_def:
         made = None  # the structure changed since: start afresh
     mask = _donatable(self, self_leaves, made)
     donated = [x for x, d in zip(self_leaves, mask) if d]
@@ -312,19 +324,17 @@ def _eager(
     inputs = taken.union(map(id, self_leaves))
     new_leaves, new_def = tree_flatten(new_self)
     same_structure: bool = new_def == self_def  # type: ignore[operator]
-    if made is not None and same_structure and len(made[2]) == len(new_leaves):
-        eligible = made[2]  # the same structure: the same shapes at the same places
+    if made is not None and same_structure and len(made.eligible) == len(new_leaves):
+        eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
         eligible = tuple(type(x) is ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
     owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
     if made is not None and same_structure:
-        paths = made[4]
+        paths = made.paths
     else:
         paths = container_paths(new_self, ARRAY_IMPL)
-    # What the next step's _donatable needs: the leaves and which are the
-    # optimizer's own, where they may be, the structure, the containers' places.
-    made = (tuple(new_leaves), owned, eligible, new_def, paths)
-    return (new_self, out, made), True
+    record = StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
+    return new_self, out, record
 
 
 def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
@@ -345,10 +355,11 @@ def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
             if tracing():
                 return method(self, *args, **kwargs)
             with _lock_of(self):
-                result, ran = _eager(method, model_arg, self, args, kwargs)
-                if ran:
-                    _write_back(self, *result)
-                    return result[1]
+                done = _eager(method, model_arg, self, args, kwargs)
+                if done is not None:
+                    new_self, out, record = done
+                    _write_back(self, new_self, record)
+                    return out
             # Traced by the user's transformation: run inline.
             return _inline(method, self, args, kwargs)
 
@@ -368,11 +379,11 @@ def _lock_of(self: Any) -> threading.RLock:
     return _LOCKS[(id(self) >> 4) % len(_LOCKS)]
 
 
-def _write_back(self: Any, new_self: Any, out: Any, made: Any) -> None:
+def _write_back(self: Any, new_self: Any, record: StepRecord | None) -> None:
     self.__dict__.clear()
     self.__dict__.update(new_self.__dict__)
     object.__setattr__(self, CHILDREN_SLOT, getattr(new_self, CHILDREN_SLOT, ()))
-    object.__setattr__(self, OWNED_SLOT, made)
+    object.__setattr__(self, OWNED_SLOT, record)
 
 
 def copy_optimizer(opt: Any) -> Any:
@@ -431,7 +442,7 @@ def _run_inline(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -
 
 
 def _restore(self: Any, saved: Any) -> None:
-    _write_back(self, saved, None, getattr(self, OWNED_SLOT, None))
+    _write_back(self, saved, getattr(self, OWNED_SLOT, None))
 
 
 def _closed_over_message(name: str) -> str:

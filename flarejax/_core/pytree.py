@@ -16,12 +16,14 @@ from .._jax import under_jit, with_weak_type
 __all__ = [
     "CHILDREN_SLOT",
     "HISTORY_SLOT",
+    "OPTIMIZER_MARK",
     "OWNED_SLOT",
     "TRACED_SLOT",
     "as_hyperparameter",
     "as_weak_scalar",
     "flatten",
     "flatten_with_keys",
+    "is_optimizer",
     "is_static",
     "mark_birth",
     "unflatten",
@@ -29,9 +31,19 @@ __all__ = [
 
 # Slots of every Optimizer, outside its __dict__ (so never flattened):
 CHILDREN_SLOT = "_flarejax_children"  # names unflatten made children
-OWNED_SLOT = "_flarejax_owned"  # what its last eager step made (flarejax._compile._eager)
-HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._recompiles)
+OWNED_SLOT = "_flarejax_owned"  # what its last eager step made (flarejax._core.eager)
+HISTORY_SLOT = "_flarejax_history"  # its eager steps' recompiles (flarejax._core.recompiles)
 TRACED_SLOT = "_flarejax_traced"  # made while a jax.jit trace was under way
+
+# Set on the class Optimizer (flarejax._core.base): what is_optimizer tests, so
+# that the modules below base need not import it.
+OPTIMIZER_MARK = "__flarejax_optimizer__"
+
+
+def is_optimizer(x: Any) -> bool:
+    """Whether ``x`` is an ``Optimizer`` (an instance, not the class)."""
+    return not isinstance(x, type) and getattr(type(x), OPTIMIZER_MARK, False)
+
 
 _STATIC_SCALARS = (bool, int, str, bytes, type, np.dtype, enum.Enum, types.FunctionType)
 
@@ -139,6 +151,6 @@ def mark_birth(obj: Any) -> None:
 
     Such an optimizer belongs to the traced function (``jax.jit(tx.init)``, one
     built in the step), so its step may fill it with tracers; one made outside
-    and stepped inside was closed over (see ``flarejax._compile``).
+    and stepped inside was closed over (see ``flarejax._core.eager``).
     """
     object.__setattr__(obj, TRACED_SLOT, under_jit())

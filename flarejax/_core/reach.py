@@ -25,7 +25,7 @@ from typing import Any
 
 from jax.tree_util import register_pytree_node, tree_leaves
 
-from .optim._pytree import OWNED_SLOT
+from .pytree import OWNED_SLOT
 
 __all__ = ["DONATION_WORKS", "Path", "container_paths", "unshared"]
 

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "RECORDED",
     "check_nonnegative",
     "check_positive",
     "check_range",
@@ -52,7 +53,7 @@ _Check = tuple[Callable[..., None], tuple[Any, ...], tuple[tuple[str, Any], ...]
 _local = threading.local()
 # The checks each class's __init__ made, by argument name: the union over every
 # construction, since a check may depend on the other arguments.
-_recorded: dict[type, dict[str, set[_Check]]] = {}
+RECORDED: dict[type, dict[str, set[_Check]]] = {}
 # Per class: the __init__ parameters, and those that accept None.
 _signatures: dict[type, tuple[frozenset[str], frozenset[str]]] = {}
 
@@ -111,7 +112,7 @@ def _record(check: Callable[..., None], name: str, value: Any, *args: Any, **kw:
         return
     if value is None and name not in optional:
         raise TypeError(f"{name} must be a number, got None")
-    _recorded.setdefault(cls, {}).setdefault(name, set()).add((check, args, tuple(kw.items())))
+    RECORDED.setdefault(cls, {}).setdefault(name, set()).add((check, args, tuple(kw.items())))
 
 
 def validate(obj: Any, name: str, value: Any, old: Any) -> None:
@@ -124,7 +125,7 @@ def validate(obj: Any, name: str, value: Any, old: Any) -> None:
     required to be a number.
     """
     cls = type(obj)
-    checks = _recorded.get(cls, {}).get(name, ())
+    checks = RECORDED.get(cls, {}).get(name, ())
     numeric = bool(checks) or _is_float_scalar(old)
     if value is None:
         if numeric and name not in _signature(cls)[1]:

@@ -17,7 +17,7 @@ from typing import Any
 from jax.tree_util import PyTreeDef
 
 from .._tree import flat_model, is_param, nnx_module, nnx_path
-from ._patterns import check_matches_some, key_matches, normalize_patterns
+from .patterns import check_matches_some, key_matches, normalize_patterns
 
 __all__ = ["default_flags", "parameter_keys", "select_params"]
 
