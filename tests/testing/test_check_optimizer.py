@@ -27,8 +27,8 @@ import pytest
 from helpers import models
 
 import flarejax as flr
-from flarejax._tree import flat_keys, is_param
 from flarejax._core import checks as _checks
+from flarejax._tree import flat_keys, is_param
 from flarejax.testing import (
     PROPERTIES,
     ConformanceError,
