@@ -666,16 +666,35 @@ class _Check:
 
             tx = optax.with_extra_args_support(reference)
             state = tx.init(p)
+            value_fn = None
+
+            def step(p: Any, state: Any, g: Any, value: Any) -> tuple[Any, Any]:
+                kw: dict[str, Any] = {} if value is None else {"value": value}
+                if value_fn is not None:
+                    kw.update(value_fn=value_fn, grad=g)
+                updates, state = tx.update(g, state, p, **kw)
+                return optax.apply_updates(p, updates), state
+
+            # Compiled once where it can be: the reference's own eager steps would
+            # dominate the check's time. A reference that branches in Python on its
+            # (injected) hyperparameters runs eagerly.
+            compiled: Callable[..., tuple[Any, Any]] = jax.jit(step)
+
+            def run(*args: Any) -> tuple[Any, Any]:
+                nonlocal compiled
+                if compiled is not step:
+                    try:
+                        return compiled(*args)
+                    except _NOT_JITTABLE:
+                        compiled = step
+                return step(*args)
+
             for i in range(self.steps):
                 g = runner.grads(p)
                 ex = runner.extras(p, i, runner.loss_fn)
-                kw = {}
-                if "loss" in ex:
-                    kw["value"] = ex["loss"]
-                if "loss_fn" in ex:
-                    kw.update(value_fn=ex["loss_fn"], grad=g)
-                updates, state = tx.update(g, state, p, **kw)
-                p = optax.apply_updates(p, updates)
+                if "loss_fn" in ex and value_fn is None:
+                    value_fn = ex["loss_fn"]  # the same function every step
+                p, state = run(p, state, g, ex.get("loss"))
         elif callable(reference):
             for i in range(self.steps):
                 p = reference(p, runner.grads(p), i)
@@ -718,6 +737,13 @@ class _Check:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+_NOT_JITTABLE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
 
 
 def _state_dict(opt: Any) -> dict[str, Any]:
