@@ -3,7 +3,8 @@
 Every time is a median over many timed repetitions after warm-up, all peers of a
 case measured in this one process, and reported as a ratio to a hand-written
 ``jax.jit`` + optax Adam step. Writes ``results.json`` and PNG plots into
-``--out`` (default ``docs/performance``, the folder the Performance page shows) and prints a table and the targets.
+``--out`` (default ``docs/performance``, the folder the Performance page shows)
+and prints a table and the targets.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _source() -> dict[str, Any]:
 def machine_info(settings: Settings) -> dict[str, Any]:
     devices = jax.devices()
     info: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "backend": jax.default_backend(),
         "devices": [f"{d.platform}:{d.device_kind}" for d in devices],
         "cpu": _cpu(),
@@ -176,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIGURE",
         help=f"run only these figures (repeat or comma-separate): {', '.join(FIGURES)}",
     )
-    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance", help="output folder")
+    parser.add_argument(
+        "--out", type=Path, default=HERE.parent / "docs" / "performance", help="output folder"
+    )
     args = parser.parse_args(argv)
     names = list(FIGURES)
     if args.only:
