@@ -5,7 +5,7 @@ checks that the file is up to date). Each optimizer is built as its entry of
 ``flarejax/testing/_registry.py`` shows it (``example``), ``init``-ed on a
 reference model (a float32 ``(256, 128)`` matrix and a ``(128,)`` vector) under
 ``jax.eval_shape`` (shapes only: nothing is allocated or compiled) and measured
-with :func:`flarejax.optim._summary.state_ratio`:
+with :func:`flarejax.optim._interop._summary.state_ratio`:
 the bytes of its state (hyperparameters aside) over the bytes of the parameters.
 Wrappers and transforms run around ``SGD`` without momentum, which keeps no
 state, so their number is their own state. The complex column builds the same
@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 import flarejax as flr
-from flarejax.optim._summary import state_ratio
+from flarejax.optim._interop._summary import state_ratio
 from flarejax.testing._registry import registry
 
 O = flr.optim

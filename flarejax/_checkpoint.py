@@ -25,7 +25,7 @@ from jax.tree_util import keystr, tree_flatten_with_path, tree_unflatten
 
 from ._core.base import Optimizer
 from ._core.init import cast_like
-from .optim._state_dict import load_state_dict, state_dict
+from .optim._interop._state_dict import load_state_dict, state_dict
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 

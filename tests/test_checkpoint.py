@@ -14,8 +14,8 @@ import pytest
 import flarejax as flr
 from flarejax import _checkpoint
 from flarejax._checkpoint import load, save
-from flarejax.optim._optax import from_optax
-from flarejax.optim._state_dict import load_state_dict, state_dict
+from flarejax.optim._interop._optax import from_optax
+from flarejax.optim._interop._state_dict import load_state_dict, state_dict
 
 
 def _model(dtype=jnp.float32):
@@ -96,7 +96,7 @@ _TRAIN = textwrap.dedent(
 
     import flarejax as flr
     from flarejax._checkpoint import load, save
-    from flarejax.optim._optax import from_optax
+    from flarejax.optim._interop._optax import from_optax
 
 
     def fresh():

@@ -16,7 +16,7 @@ from flax.training import train_state
 from helpers import assert_trees_close, f32
 
 import flarejax as flr
-from flarejax.optim._optax import from_optax
+from flarejax.optim._interop._optax import from_optax
 
 
 def _data(n_in=3):

@@ -338,24 +338,24 @@ class Optimizer:
         return out
 
     # -- interop and checkpoints ----------------------------------------------------
-    # Facades: their modules (flarejax.optim._optax, ._state_dict, ._summary) build
+    # Facades: their modules (flarejax.optim._interop: _optax, _state_dict, _summary) build
     # on this class, so they are imported when called, not when this module loads.
 
     def to_optax(self) -> Any:
         """This optimizer as an optax ``GradientTransformationExtraArgs``."""
-        from ..optim._optax import to_optax
+        from ..optim._interop._optax import to_optax
 
         return to_optax(self)
 
     def state_dict(self) -> dict[str, Any]:
         """The state as a flat dict of NumPy arrays and Python scalars, by readable name."""
-        from ..optim._state_dict import state_dict
+        from ..optim._interop._state_dict import state_dict
 
         return state_dict(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned; on any mismatch raise and change nothing."""
-        from ..optim._state_dict import load_state_dict
+        from ..optim._interop._state_dict import load_state_dict
 
         load_state_dict(self, state)
 
@@ -365,7 +365,7 @@ class Optimizer:
         With ``model``, the state's size is also given as a multiple of the
         parameters' bytes. See :func:`flarejax.optim.summary`.
         """
-        from ..optim._summary import summary
+        from ..optim._interop._summary import summary
 
         return summary(self, model)
 

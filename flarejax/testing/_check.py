@@ -602,7 +602,7 @@ class _Check:
         except ImportError:
             self.skipped["to_optax"] = "optax is not installed"
             return
-        from ..optim._optax import to_optax
+        from ..optim._interop._optax import to_optax
 
         runner = Runner(quadratic, self.extras)
         tx = to_optax(self.fresh())
@@ -626,7 +626,7 @@ class _Check:
         """One bridged step on bfloat16: updates in the gradients' dtype, state type kept."""
         if not self.on("to_optax"):  # optax is missing
             return
-        from ..optim._optax import to_optax
+        from ..optim._interop._optax import to_optax
 
         runner = Runner(quadratic, self.extras)
         m = _cast_params(model, jnp.bfloat16)
@@ -750,7 +750,7 @@ def _state_dict(opt: Any) -> dict[str, Any]:
     method = getattr(type(opt), "state_dict", None)
     if callable(method):
         return dict(opt.state_dict())
-    from ..optim._state_dict import state_dict
+    from ..optim._interop._state_dict import state_dict
 
     return state_dict(opt)
 
@@ -760,7 +760,7 @@ def _load_state_dict(opt: Any, d: dict[str, Any]) -> None:
     if callable(method):
         opt.load_state_dict(d)
         return
-    from ..optim._state_dict import load_state_dict
+    from ..optim._interop._state_dict import load_state_dict
 
     load_state_dict(opt, d)
 

@@ -115,3 +115,26 @@ def test_the_checker_catches_a_missing_docstring() -> None:
     assert not has_docstring(flarejax.optim, "NOT_A_DOCUMENTED_CONSTANT", 3)
     assert has_docstring(flarejax.optim, "Optimizer", flarejax.optim.Optimizer)
     assert has_docstring(flarejax.schedules, "Schedule", flarejax.schedules.Schedule)
+
+
+def test_the_optim_page_lists_every_public_name_under_its_folder() -> None:
+    """docs/api/optim.rst groups flarejax.optim by folder; every public name is in it."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "api" / "optim.rst").read_text()
+    sections = {
+        "_core": "The base class",
+        "_optimizers": "Optimizers",
+        "_transforms": "Gradient transforms",
+        "_wrappers": "Combinators and wrappers",
+        "_interop": "Interop and inspection",
+    }
+    starts = {key: page.index(f"\n{title}\n---") for key, title in sections.items()}
+    ends = dict(zip(starts, [*sorted(starts.values())[1:], len(page)]))
+    for name in flarejax.optim.__all__:
+        module = getattr(flarejax.optim, name).__module__
+        key = "_core" if module.startswith("flarejax._core") else module.split(".")[2]
+        assert key in sections, f"{name} lives in {module}, outside the documented folders"
+        section = page[starts[key] : ends[key]]
+        assert f"flarejax.optim.{name}\n" in section, (
+            f"docs/api/optim.rst: add '.. autoclass:: flarejax.optim.{name}' (or "
+            f"autofunction) under {sections[key]!r}"
+        )

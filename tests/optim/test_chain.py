@@ -41,7 +41,7 @@ def test_state_lives_in_members_and_jit_roundtrip():
 
 
 def test_member_overriding_call_runs_through_it():
-    optax_interop = pytest.importorskip("flarejax.optim._optax")
+    optax_interop = pytest.importorskip("flarejax.optim._interop._optax")
     check_parity(
         lambda: Chain(ClipByGlobalNorm(1.0), optax_interop.from_optax(f32(optax.adam, 0.01))),
         optax.chain(optax.clip_by_global_norm(1.0), f32(optax.adam, 0.01)),
@@ -71,7 +71,7 @@ def test_members_must_be_optimizers():
 
 
 def test_deep_composition_round_trips_through_state_dict():
-    sd = pytest.importorskip("flarejax.optim._state_dict")
+    sd = pytest.importorskip("flarejax.optim._interop._state_dict")
 
     def make():
         return Chain(

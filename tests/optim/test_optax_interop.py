@@ -9,7 +9,7 @@ from flax.training import train_state
 from helpers import assert_trees_close, f32, models, run_flarejax, run_optax
 
 import flarejax as flr
-from flarejax.optim._optax import OptaxOptimizer, from_optax, to_optax
+from flarejax.optim._interop._optax import OptaxOptimizer, from_optax, to_optax
 
 # -- from_optax ---------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import pytest
 from helpers import models, quadratic_grads
 
 import flarejax as flr
-from flarejax.optim._optax import from_optax
-from flarejax.optim._state_dict import FORMAT_VERSION, load_state_dict, state_dict
+from flarejax.optim._interop._optax import from_optax
+from flarejax.optim._interop._state_dict import FORMAT_VERSION, load_state_dict, state_dict
 
 
 class UserLookahead(flr.optim.Optimizer):

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import pytest
 
 import flarejax as flr
-from flarejax.optim._summary import (
+from flarejax.optim._interop._summary import (
     param_bytes,
     state_bytes,
     state_entries,

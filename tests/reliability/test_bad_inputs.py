@@ -17,7 +17,7 @@ import pytest
 import flarejax as flr
 from flarejax import _checkpoint
 from flarejax.optim._checks import check_nonnegative, check_positive, check_range
-from flarejax.optim._state_dict import FORMAT_VERSION, load_state_dict, state_dict
+from flarejax.optim._interop._state_dict import FORMAT_VERSION, load_state_dict, state_dict
 
 O = flr.optim
 # Built-ins whose constructor does not validate learning_rate yet (reported, with a patch).

@@ -489,12 +489,12 @@ class ForgetfulStateDict(O.Adam):
     """torch-style methods that forget the step counter."""
 
     def state_dict(self):
-        from flarejax.optim._state_dict import state_dict
+        from flarejax.optim._interop._state_dict import state_dict
 
         return state_dict(self)
 
     def load_state_dict(self, d):
-        from flarejax.optim._state_dict import load_state_dict
+        from flarejax.optim._interop._state_dict import load_state_dict
 
         load_state_dict(self, {**d, "t": np.zeros((), np.uint32)})
 

@@ -1,0 +1,1 @@
+"""optax in both directions, state dicts, and summaries of the state."""

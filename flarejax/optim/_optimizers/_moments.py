@@ -1,0 +1,110 @@
+"""What the Adam family shares: the step counter, moment arithmetic and one base class.
+
+The pure helpers below are the lines every adaptive-moment optimizer writes:
+an exponential moving average, its bias correction and Nesterov's variant of it.
+:class:`Counted` is the one way an optimizer keeps its step counter ``self.t``,
+and :class:`AdaptiveMoments` is the base of the Adam family: it validates the
+shared hyperparameters once, owns the first moment ``m``, the second moment
+``v`` and ``t``, and builds them lazily. A subclass writes only its direction
+in ``call_param``, as in the tutorial.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .._base import Optimizer
+from .._checks import check_nonnegative, check_range
+from ._complex import real_like
+from ._mu_dtype import as_mu_dtype, moment_dtype
+
+__all__ = ["AdaptiveMoments", "Counted", "debias", "ema", "nesterov_debias", "new_counter"]
+
+
+def new_counter() -> jax.Array:
+    """A step counter at zero: a ``uint32`` array, so that a jitted step compiles once."""
+    return jnp.zeros((), jnp.uint32)
+
+
+def ema(average: jax.Array, x: Any, decay: Any) -> jax.Array:
+    """The exponential moving average :math:`\\beta\\, a + (1 - \\beta)\\, x`."""
+    return decay * average + (1 - decay) * x
+
+
+def debias(average: jax.Array, decay: Any, t: jax.Array) -> jax.Array:
+    """Bias correction of an average started at zero: :math:`a_t / (1 - \\beta^t)`."""
+    return average / (1 - decay**t)
+
+
+def nesterov_debias(m: jax.Array, grad: jax.Array, b1: Any, t: jax.Array) -> jax.Array:
+    """NAdam's first moment: the next momentum, each term corrected for its own step.
+
+    :math:`\\beta_1\\, m_t / (1 - \\beta_1^{t+1}) + (1 - \\beta_1)\\, g_t / (1 - \\beta_1^t)`.
+    """
+    return b1 * debias(m, b1, t + 1) + (1 - b1) * debias(grad, b1, t)
+
+
+class Counted(Optimizer):
+    """An optimizer with a step counter: ``call_model`` advances ``self.t`` by one.
+
+    Set ``self.t = new_counter()`` in ``__init__``; a subclass that overrides
+    ``call_model`` calls ``super().call_model(grads)`` first.
+    """
+
+    t: jax.Array
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        self.t = self.t + 1
+        return grads
+
+
+class AdaptiveMoments(Counted):
+    """The base of the Adam family: hyperparameters, ``m``, ``v``, ``t``, lazy state.
+
+    ``__init__`` checks and stores ``learning_rate``, ``b1``, ``b2``, ``eps``
+    and (when given) ``eps_root``, and ``mu_dtype`` normalized by
+    :func:`~flarejax.optim._optimizers._mu_dtype.as_mu_dtype`. ``_build`` creates a
+    parameter's first moment (zeros in ``mu_dtype``) and real second moment
+    (``initial`` everywhere) the first time ``call_param`` sees it. A subclass
+    whose second statistic is not a second moment names its dict in
+    ``second_moment`` (AdaBelief's ``s``, Adamax's ``u``).
+    """
+
+    second_moment = "v"
+    m: dict[str, jax.Array]
+    v: dict[str, jax.Array]
+
+    def __init__(
+        self,
+        learning_rate: Any,
+        b1: Any,
+        b2: Any,
+        eps: Any,
+        eps_root: Any = None,
+        mu_dtype: Any = None,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1)
+        check_range("b2", b2, 0, 1)
+        check_nonnegative("eps", eps)
+        self.learning_rate = learning_rate
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        if eps_root is not None:
+            check_nonnegative("eps_root", eps_root)
+            self.eps_root = eps_root
+        self.mu_dtype = as_mu_dtype(mu_dtype)
+        self.m: dict[str, jax.Array] = {}
+        setattr(self, self.second_moment, {})
+        self.t = new_counter()
+
+    def _build(self, key: str, grad: jax.Array, initial: float = 0.0) -> None:
+        if key not in self.m:
+            dtype = moment_dtype(self.mu_dtype, grad)
+            self.m[key] = jnp.full_like(grad, initial, dtype=dtype)
+            # |g|^2 is real, for complex g too.
+            getattr(self, self.second_moment)[key] = real_like(grad, initial)

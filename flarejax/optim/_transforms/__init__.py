@@ -1,0 +1,1 @@
+"""Gradient transforms: each changes the gradients before the next member of a ``Chain``."""

@@ -1,0 +1,1 @@
+"""Combinators and wrappers: optimizers built from other optimizers."""
