@@ -20,6 +20,7 @@ from jax.experimental.shard_alike import shard_alike
 __all__ = [
     "ARRAY_IMPL",
     "backends_are_initialized",
+    "cache_size",
     "carried_by_loop",
     "shard_alike",
     "under_jit",
@@ -44,6 +45,15 @@ def with_weak_type(x: Any, dtype: Any, weak: bool) -> Any:
 
 # Whether a jax.jit trace is under way (False where this JAX lacks the function).
 under_jit: Callable[[], bool] = getattr(_core, "unsafe_am_i_under_a_jit", lambda: False)
+
+
+def cache_size(jitted: Any) -> Callable[[], int]:
+    """The number of compiled variants of a ``jax.jit`` function, as a function.
+
+    Read from jit's private cache counter: there is no public count, and a step
+    that grew it compiled (what ``RecompileWarning`` and the tests watch).
+    """
+    return jitted._cache_size  # type: ignore[no-any-return]
 
 
 def backends_are_initialized() -> bool:

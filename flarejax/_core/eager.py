@@ -29,7 +29,7 @@ from jax.tree_util import (
     tree_unflatten,
 )
 
-from .._jax import ARRAY_IMPL, shard_alike, under_jit
+from .._jax import ARRAY_IMPL, cache_size, shard_alike, under_jit
 from .._tree import ARRAY_TYPES
 from .closures import as_pytrees, rebuild
 from .pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
@@ -239,7 +239,7 @@ def _run(
 
 # The number of compiled variants of the step (jax.jit's private cache counter): a
 # step that grew it compiled.
-_compiled_steps: Callable[[], int] = _run._cache_size  # type: ignore[attr-defined]
+_compiled_steps: Callable[[], int] = cache_size(_run)
 
 _PLAIN = (ARRAY_IMPL, np.ndarray)
 
