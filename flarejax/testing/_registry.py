@@ -117,9 +117,13 @@ def registry() -> dict[str, Entry]:
     """name -> :class:`Entry` for every public optimizer class of ``flarejax.optim``."""
     import dataclasses
 
+    from ._rows import entries as topic_entries
     from ._variants import variants
 
     entries = _entries()
+    if clash := entries.keys() & (rows := topic_entries()).keys():
+        raise ValueError(f"registry rows defined twice: {sorted(clash)}")
+    entries.update(rows)
     for name, found in variants().items():
         entries[name] = dataclasses.replace(entries[name], variants=found)
     return entries

@@ -1,0 +1,12 @@
+"""Registry rows: parameter averaging (torch.optim.swa_utils) and diagnostics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["entries"]
+
+
+def entries() -> dict[str, Any]:
+    """name -> :class:`~flarejax.testing._registry.Entry`."""
+    return {}

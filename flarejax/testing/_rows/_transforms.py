@@ -1,0 +1,12 @@
+"""Registry rows: optax's gradient transformations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["entries"]
+
+
+def entries() -> dict[str, Any]:
+    """name -> :class:`~flarejax.testing._registry.Entry`."""
+    return {}
