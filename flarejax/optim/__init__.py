@@ -46,6 +46,7 @@ from ._transforms._noise import AddNoise
 from ._transforms._scale import Scale, ScaleByLearningRate
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
+from ._wrappers._cautious import Cautious
 from ._wrappers._chain import Chain
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
@@ -79,6 +80,7 @@ __all__ = [
     "AdaptiveGradClip",
     "AddDecayedWeights",
     "AddNoise",
+    "Cautious",
     "Centralize",
     "Chain",
     "Clip",
