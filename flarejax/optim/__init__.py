@@ -21,6 +21,7 @@ from ._optimizers._lars import LARS
 from ._optimizers._lbfgs import LBFGS
 from ._optimizers._lion import Lion
 from ._optimizers._madgrad import MADGRAD
+from ._optimizers._mars import MARS
 from ._optimizers._muon import Muon
 from ._optimizers._nadam import NAdam
 from ._optimizers._nadamw import NAdamW
@@ -64,6 +65,7 @@ __all__ = [
     "LARS",
     "LBFGS",
     "MADGRAD",
+    "MARS",
     "SGD",
     "SM3",
     "AMSGrad",

@@ -44,6 +44,12 @@ def entries() -> dict[str, Any]:
     from .._registry import Entry
 
     return {
+        "MARS": Entry(
+            make=lambda: O.MARS(0.05, weight_decay=1e-3, weight_decay_1d=1e-3),
+            example="MARS(3e-3)",
+            reason="the authors' torch MARS runs in tests/optim/test_mars.py",
+            complex=None,
+        ),
         "Cautious": Entry(
             make=lambda: O.Cautious(O.SGD(5e-4, momentum=0.9)),
             example="Cautious(SGD(1e-3))",
