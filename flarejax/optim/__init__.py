@@ -30,6 +30,7 @@ from ._optimizers._novograd import NovoGrad
 from ._optimizers._optimistic_gd import OptimisticGD
 from ._optimizers._polyak_sgd import PolyakSGD
 from ._optimizers._prodigy import Prodigy
+from ._optimizers._psgd_kron import PSGDKron
 from ._optimizers._radam import RAdam
 from ._optimizers._rmsprop import RMSProp
 from ._optimizers._rprop import Rprop
@@ -104,6 +105,7 @@ __all__ = [
     "OptaxOptimizer",
     "OptimisticGD",
     "Optimizer",
+    "PSGDKron",
     "Partition",
     "PolyakSGD",
     "Prodigy",

@@ -41,9 +41,15 @@ def cautious_sgd_reference(learning_rate: float = 5e-4, momentum: float = 0.9) -
 def entries() -> dict[str, Any]:
     """name -> :class:`~flarejax.testing._registry.Entry`."""
     from ... import optim as O
-    from .._registry import Entry
+    from .._registry import UNSUPPORTED, Entry
 
     return {
+        "PSGDKron": Entry(
+            make=lambda: O.PSGDKron(0.01),
+            example="PSGDKron(1e-3, preconditioner_update_probability=1.0)",
+            reason="psgd_jax.kron's numbers are in tests/optim/test_psgd_kron.py",
+            complex=UNSUPPORTED,  # triangular factors fitted as real matrices
+        ),
         "MARS": Entry(
             make=lambda: O.MARS(0.05, weight_decay=1e-3, weight_decay_1d=1e-3),
             example="MARS(3e-3)",
