@@ -28,11 +28,12 @@ class Cautious(Optimizer):
     dropped, and the others are scaled up so that the update keeps about its
     size. For real parameters :math:`\operatorname{Re}(u \bar g) = u g`.
     ``opt`` is any flarejax optimizer (a :class:`Chain` too); its state stays in
-    it (``cautious.opt.m``). The authors' ``C-AdamW`` and ``C-Lion`` mask the
-    momentum against the gradient before dividing by the (positive) second
-    moment, which has the same sign; unlike them, the mask here also covers a
-    decoupled weight decay inside ``opt``'s update. optax and torch have no
-    equivalent.
+    it (``cautious.opt.m``). Around :class:`Lion` (``weight_decay=0``) this is
+    the authors' ``C-Lion`` (``tests/optim/test_cautious.py`` runs it); their
+    ``C-AdamW`` masks the momentum, which has the sign of the Adam direction,
+    and rescales by ``1 / max(mean(mask), 1e-3)`` in its latest version. Unlike
+    theirs, the mask here also covers a decoupled weight decay inside ``opt``'s
+    update. optax and torch have no equivalent.
 
     Parameters
     ----------
