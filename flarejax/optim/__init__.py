@@ -48,6 +48,7 @@ from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
 from ._wrappers._averaged import AveragedModel
 from ._wrappers._chain import Chain
+from ._wrappers._diagnostics import Diagnostics
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
@@ -87,6 +88,7 @@ __all__ = [
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "Diagnostics",
     "Freeze",
     "Fromage",
     "KeepParamsNonnegative",

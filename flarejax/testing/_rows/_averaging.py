@@ -26,4 +26,10 @@ def entries() -> dict[str, Any]:
             reference=f32_adam,  # the model follows the wrapped optimizer
             complex=lambda: optax.adam(0.05),
         ),
+        "Diagnostics": Entry(
+            make=lambda: O.Diagnostics(O.Adam(0.05)),
+            example="Diagnostics(SGD(1e-3))",
+            reference=f32_adam,  # it measures; the model follows the wrapped optimizer
+            complex=lambda: optax.adam(0.05),
+        ),
     }
