@@ -40,8 +40,8 @@ class AveragedModel(EMA):
 
         \bar\theta \leftarrow \begin{cases}
         \theta_t & n = 0 \\
-        \bar\theta + (\theta_t - \bar\theta) / (n + 1) & \text{SWA (\texttt{decay=None})} \\
-        \bar\theta + (1 - \beta)\,(\theta_t - \bar\theta) & \text{EMA (\texttt{decay}} = \beta)
+        \bar\theta + (\theta_t - \bar\theta) / (n + 1) & \text{SWA: decay None} \\
+        \bar\theta + (1 - \beta)\,(\theta_t - \bar\theta) & \text{EMA: decay } \beta
         \end{cases}
 
     Training is unchanged (the model keeps ``opt``'s parameters);
