@@ -46,7 +46,9 @@ from ._transforms._noise import AddNoise
 from ._transforms._scale import Scale, ScaleByLearningRate
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
+from ._wrappers._averaged import AveragedModel
 from ._wrappers._chain import Chain
+from ._wrappers._diagnostics import Diagnostics
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
@@ -55,6 +57,7 @@ from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
+from ._wrappers._update_bn import update_bn
 
 __all__ = [
     "ADOPT",
@@ -79,11 +82,13 @@ __all__ = [
     "AdaptiveGradClip",
     "AddDecayedWeights",
     "AddNoise",
+    "AveragedModel",
     "Centralize",
     "Chain",
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "Diagnostics",
     "Freeze",
     "Fromage",
     "KeepParamsNonnegative",
@@ -121,4 +126,5 @@ __all__ = [
     "state_ratio",
     "summary",
     "to_optax",
+    "update_bn",
 ]
