@@ -3,6 +3,7 @@
 from ._base import Optimizer
 from ._interop._optax import OptaxOptimizer, from_optax, to_optax
 from ._interop._summary import state_bytes, state_ratio, summary
+from ._optimizers._acprop import ACProp
 from ._optimizers._adabelief import AdaBelief
 from ._optimizers._adadelta import Adadelta
 from ._optimizers._adafactor import Adafactor
@@ -36,6 +37,7 @@ from ._optimizers._schedule_free import ScheduleFreeAdamW
 from ._optimizers._sgd import SGD
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
+from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
@@ -65,6 +67,7 @@ __all__ = [
     "MADGRAD",
     "SGD",
     "SM3",
+    "ACProp",
     "AMSGrad",
     "AdEMAMix",
     "AdaBelief",
@@ -112,6 +115,7 @@ __all__ = [
     "ScheduleFreeAdamW",
     "SignSGD",
     "Signum",
+    "SimplifiedAdEMAMix",
     "SkipLargeUpdates",
     "SkipNonFinite",
     "Yogi",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["entries"]
@@ -9,4 +10,50 @@ __all__ = ["entries"]
 
 def entries() -> dict[str, Any]:
     """name -> :class:`~flarejax.testing._registry.Entry`."""
-    return {}
+    import jax
+    import numpy as np
+    import optax
+
+    from ... import optim as O
+    from .._registry import Entry
+
+    def f32(factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``factory(...)`` with its float hyperparameters held as float32 arrays, as flarejax."""
+        return optax.inject_hyperparams(factory)(*args, **kwargs)
+
+    def simplified_ademamix_reference(
+        learning_rate: float, b1: float = 0.99, b2: float = 0.95, eps: float = 1e-8
+    ) -> Any:
+        """Simplified AdEMAMix in complex128 NumPy with |g|^2 (optax squares, unconjugated)."""
+        m: dict[str, Any] = {}
+        v: dict[str, Any] = {}
+
+        def step(params: Any, grads: Any, i: int) -> Any:
+            def one(path: Any, p: Any, g: Any) -> Any:
+                g = np.asarray(g, np.complex128)
+                k = jax.tree_util.keystr(path)
+                m[k] = g + b1 * m.get(k, 0.0)
+                v[k] = b2 * v.get(k, 0.0) + (1 - b2) * np.abs(g) ** 2
+                v_hat = v[k] / (1 - b2 ** (i + 1))
+                update = learning_rate * m[k] / (np.sqrt(v_hat) + eps)
+                return (np.asarray(p, np.complex128) - update).astype(p.dtype)
+
+            return jax.tree_util.tree_map_with_path(one, params, grads)
+
+        return step
+
+    return {
+        "ACProp": Entry(
+            make=lambda: O.ACProp(2e-4),
+            example="ACProp(1e-3)",
+            reference=lambda: f32(optax.contrib.acprop, 2e-4),
+            complex=lambda: optax.contrib.acprop(2e-4),
+        ),
+        "SimplifiedAdEMAMix": Entry(
+            make=lambda: O.SimplifiedAdEMAMix(1e-3),
+            example="SimplifiedAdEMAMix(1e-4)",
+            reference=lambda: f32(optax.contrib.simplified_ademamix, 1e-3),
+            complex=lambda: simplified_ademamix_reference(1e-3),
+            complex_note="optax squares without conjugating",
+        ),
+    }
