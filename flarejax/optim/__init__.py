@@ -16,6 +16,8 @@ from ._optimizers._adan import Adan
 from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
+from ._optimizers._dog import DoG
+from ._optimizers._dowg import DoWG
 from ._optimizers._fromage import Fromage
 from ._optimizers._lamb import LAMB
 from ._optimizers._lars import LARS
@@ -87,6 +89,8 @@ __all__ = [
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "DoG",
+    "DoWG",
     "Freeze",
     "Fromage",
     "KeepParamsNonnegative",

@@ -43,6 +43,18 @@ def entries() -> dict[str, Any]:
         return step
 
     return {
+        "DoG": Entry(
+            make=lambda: O.DoG(),
+            example="DoG()",
+            reference=lambda: f32(optax.contrib.dog),
+            complex=lambda: optax.contrib.dog(),
+        ),
+        "DoWG": Entry(
+            make=lambda: O.DoWG(),
+            example="DoWG()",
+            reference=lambda: f32(optax.contrib.dowg),
+            complex=lambda: optax.contrib.dowg(),
+        ),
         "ACProp": Entry(
             make=lambda: O.ACProp(2e-4),
             example="ACProp(1e-3)",
