@@ -29,6 +29,7 @@ from ._optimizers._nadam import NAdam
 from ._optimizers._nadamw import NAdamW
 from ._optimizers._noisy_sgd import NoisySGD
 from ._optimizers._novograd import NovoGrad
+from ._optimizers._optimistic_adam import OptimisticAdam
 from ._optimizers._optimistic_gd import OptimisticGD
 from ._optimizers._polyak_sgd import PolyakSGD
 from ._optimizers._prodigy import Prodigy
@@ -105,6 +106,7 @@ __all__ = [
     "NoisySGD",
     "NovoGrad",
     "OptaxOptimizer",
+    "OptimisticAdam",
     "OptimisticGD",
     "Optimizer",
     "Partition",
