@@ -37,6 +37,7 @@ from ._optimizers._radam import RAdam
 from ._optimizers._rmsprop import RMSProp
 from ._optimizers._rprop import Rprop
 from ._optimizers._schedule_free import ScheduleFreeAdamW
+from ._optimizers._schedule_free_sgd import ScheduleFreeSGD
 from ._optimizers._sgd import SGD
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
@@ -119,6 +120,7 @@ __all__ = [
     "Scale",
     "ScaleByLearningRate",
     "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
     "SimplifiedAdEMAMix",

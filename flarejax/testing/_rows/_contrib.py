@@ -89,6 +89,12 @@ def entries() -> dict[str, Any]:
                 ),
             },
         ),
+        "ScheduleFreeSGD": Entry(
+            make=lambda: O.ScheduleFreeSGD(1e-3),
+            example="ScheduleFreeSGD()",
+            reference=lambda: f32(optax.contrib.schedule_free_sgd, 1e-3),
+            complex=lambda: optax.contrib.schedule_free_sgd(1e-3),
+        ),
         "SimplifiedAdEMAMix": Entry(
             make=lambda: O.SimplifiedAdEMAMix(1e-3),
             example="SimplifiedAdEMAMix(1e-4)",
