@@ -16,6 +16,7 @@ from ._optimizers._adan import Adan
 from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
+from ._optimizers._cocob import COCOB
 from ._optimizers._dog import DoG
 from ._optimizers._dowg import DoWG
 from ._optimizers._fromage import Fromage
@@ -64,6 +65,7 @@ from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 
 __all__ = [
     "ADOPT",
+    "COCOB",
     "EMA",
     "LAMB",
     "LARS",

@@ -15,7 +15,7 @@ def entries() -> dict[str, Any]:
     import optax
 
     from ... import optim as O
-    from .._registry import Entry, Variant
+    from .._registry import UNSUPPORTED, Entry, Variant
 
     def f32(factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``factory(...)`` with its float hyperparameters held as float32 arrays, as flarejax."""
@@ -50,6 +50,12 @@ def entries() -> dict[str, Any]:
             return optax.optimistic_adam(learning_rate, optimism, nesterov=nesterov)
 
     return {
+        "COCOB": Entry(
+            make=lambda: O.COCOB(),
+            example="COCOB()",
+            reference=lambda: f32(optax.contrib.cocob),
+            complex=UNSUPPORTED,  # the bets compare and clip real numbers
+        ),
         "DoG": Entry(
             make=lambda: O.DoG(),
             example="DoG()",
