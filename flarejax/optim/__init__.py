@@ -17,6 +17,7 @@ from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
 from ._optimizers._cocob import COCOB
+from ._optimizers._dadapt_adamw import DAdaptAdamW
 from ._optimizers._dog import DoG
 from ._optimizers._dowg import DoWG
 from ._optimizers._fromage import Fromage
@@ -93,6 +94,7 @@ __all__ = [
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "DAdaptAdamW",
     "DoG",
     "DoWG",
     "Freeze",

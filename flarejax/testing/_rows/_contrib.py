@@ -56,6 +56,12 @@ def entries() -> dict[str, Any]:
             reference=lambda: f32(optax.contrib.cocob),
             complex=UNSUPPORTED,  # the bets compare and clip real numbers
         ),
+        "DAdaptAdamW": Entry(
+            make=lambda: O.DAdaptAdamW(),
+            example="DAdaptAdamW()",
+            reference=lambda: f32(optax.contrib.dadapt_adamw),
+            complex=UNSUPPORTED,  # its distance estimate is a real inner product
+        ),
         "DoG": Entry(
             make=lambda: O.DoG(),
             example="DoG()",
