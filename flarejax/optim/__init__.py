@@ -16,6 +16,7 @@ from ._optimizers._adan import Adan
 from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
+from ._optimizers._asgd import ASGD
 from ._optimizers._cocob import COCOB
 from ._optimizers._dadapt_adamw import DAdaptAdamW
 from ._optimizers._dog import DoG
@@ -66,6 +67,7 @@ from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 
 __all__ = [
     "ADOPT",
+    "ASGD",
     "COCOB",
     "EMA",
     "LAMB",

@@ -42,6 +42,36 @@ def entries() -> dict[str, Any]:
 
         return step
 
+    def torch_asgd_reference(learning_rate: float, **kwargs: Any) -> Any:
+        """``torch.optim.ASGD`` itself, on the same float32 (or complex64) data."""
+        import torch
+
+        state: dict[str, Any] = {}
+
+        def to_torch(x: Any) -> Any:
+            x = np.asarray(x)
+            if x.dtype == jax.numpy.bfloat16:  # numpy has no bfloat16 torch knows
+                return torch.tensor(x.astype(np.float32)).to(torch.bfloat16)
+            return torch.tensor(x)
+
+        def to_jax(t: Any, like: Any) -> Any:
+            t = t.detach()
+            t = t.float() if t.dtype == torch.bfloat16 else t
+            return jax.numpy.asarray(t.numpy().copy()).astype(like.dtype)
+
+        def step(params: Any, grads: Any, _: int) -> Any:
+            leaves, treedef = jax.tree_util.tree_flatten(params)
+            if "opt" not in state:
+                state["params"] = [to_torch(p) for p in leaves]
+                state["opt"] = torch.optim.ASGD(state["params"], lr=learning_rate, **kwargs)
+            for p, g in zip(state["params"], jax.tree_util.tree_leaves(grads)):
+                p.grad = to_torch(g)
+            state["opt"].step()
+            out = [to_jax(p, like) for p, like in zip(state["params"], leaves)]
+            return jax.tree_util.tree_unflatten(treedef, out)
+
+        return step
+
     def optimistic_adam_v1(learning_rate: Any, optimism: Any, nesterov: bool = True) -> Any:
         import warnings
 
@@ -50,6 +80,14 @@ def entries() -> dict[str, Any]:
             return optax.optimistic_adam(learning_rate, optimism, nesterov=nesterov)
 
     return {
+        "ASGD": Entry(
+            # lambd and t0 small enough that the step size decays and the average
+            # starts within the 50 steps of a comparison.
+            make=lambda: O.ASGD(1e-3, lambd=1.0, t0=5.0),
+            example="ASGD()",
+            reference=lambda: torch_asgd_reference(1e-3, lambd=1.0, t0=5.0),
+            complex=lambda: torch_asgd_reference(1e-3, lambd=1.0, t0=5.0),
+        ),
         "COCOB": Entry(
             make=lambda: O.COCOB(),
             example="COCOB()",
