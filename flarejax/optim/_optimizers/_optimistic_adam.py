@@ -15,7 +15,7 @@ from ._nadam import NAdam
 __all__ = ["OptimisticAdam"]
 
 
-class OptimisticAdam(Adam):
+class OptimisticAdam(NAdam):
     r"""Optimistic Adam: extrapolate from the previous Adam direction.
 
     .. math::
@@ -57,7 +57,7 @@ class OptimisticAdam(Adam):
 
     def __init__(
         self,
-        learning_rate: float | Callable[..., Any],
+        learning_rate: float,
         *,
         alpha: float | Callable[..., Any] = 1.0,
         beta: float | Callable[..., Any] = 1.0,
@@ -79,8 +79,8 @@ class OptimisticAdam(Adam):
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """Adam's direction :math:`u_t`, or NAdam's with ``nesterov``."""
         if self.nesterov:
-            return NAdam.direction(self, key, grad)  # type: ignore[arg-type]
-        return super().direction(key, grad)
+            return super().direction(key, grad)
+        return Adam.direction(self, key, grad)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         u = self.direction(key, grad)
