@@ -42,6 +42,12 @@ def entries() -> dict[str, Any]:
 
         return step
 
+    ALPHA = optax.linear_schedule(0.0, 5.0, 20)
+
+    def variant(make: Callable[[], Any], reference: Callable[[], Any], **kw: Any) -> Any:
+        """A cheap variant: 20 steps on the nested model (every kind of leaf)."""
+        return Variant(lambda: (make, reference()), steps=20, models=("nested",), **kw)
+
     def torch_asgd_reference(learning_rate: float, **kwargs: Any) -> Any:
         """``torch.optim.ASGD`` itself, on the same float32 (or complex64) data."""
         import torch
@@ -87,36 +93,78 @@ def entries() -> dict[str, Any]:
             example="ASGD()",
             reference=lambda: torch_asgd_reference(1e-3, lambd=1.0, t0=5.0),
             complex=lambda: torch_asgd_reference(1e-3, lambd=1.0, t0=5.0),
+            variants={
+                "weight_decay": variant(
+                    lambda: O.ASGD(1e-3, lambd=1.0, t0=5.0, weight_decay=0.1),
+                    lambda: torch_asgd_reference(1e-3, lambd=1.0, t0=5.0, weight_decay=0.1),
+                ),
+            },
         ),
         "COCOB": Entry(
             make=lambda: O.COCOB(),
             example="COCOB()",
             reference=lambda: f32(optax.contrib.cocob),
             complex=UNSUPPORTED,  # the bets compare and clip real numbers
+            variants={
+                "weight_decay": variant(
+                    lambda: O.COCOB(0.5, alpha=10.0, weight_decay=1e-2),
+                    lambda: f32(optax.contrib.cocob, 0.5, alpha=10.0, weight_decay=1e-2),
+                ),
+            },
         ),
         "DAdaptAdamW": Entry(
             make=lambda: O.DAdaptAdamW(),
             example="DAdaptAdamW()",
             reference=lambda: f32(optax.contrib.dadapt_adamw),
             complex=UNSUPPORTED,  # its distance estimate is a real inner product
+            variants={
+                "weight_decay": variant(
+                    lambda: O.DAdaptAdamW(0.5, weight_decay=1e-2),
+                    lambda: f32(optax.contrib.dadapt_adamw, 0.5, weight_decay=1e-2),
+                ),
+            },
         ),
         "DoG": Entry(
             make=lambda: O.DoG(),
             example="DoG()",
             reference=lambda: f32(optax.contrib.dog),
             complex=lambda: optax.contrib.dog(),
+            variants={
+                "learning_rate_init_and_weight_decay": variant(
+                    lambda: O.DoG(init_step=("learning_rate", 1e-3), weight_decay=1e-2),
+                    lambda: f32(
+                        optax.contrib.dog, init_step=("learning_rate", 1e-3), weight_decay=1e-2
+                    ),
+                ),
+                "distance_init": variant(
+                    lambda: O.DoG(0.5, init_step=("distance", 1e-2)),
+                    lambda: f32(optax.contrib.dog, 0.5, init_step=("distance", 1e-2)),
+                ),
+            },
         ),
         "DoWG": Entry(
             make=lambda: O.DoWG(),
             example="DoWG()",
             reference=lambda: f32(optax.contrib.dowg),
             complex=lambda: optax.contrib.dowg(),
+            variants={
+                "init_and_weight_decay": variant(
+                    lambda: O.DoWG(init_estim_sq_dist=1e-3, weight_decay=1e-2),
+                    lambda: f32(optax.contrib.dowg, init_estim_sq_dist=1e-3, weight_decay=1e-2),
+                ),
+            },
         ),
         "ACProp": Entry(
             make=lambda: O.ACProp(2e-4),
             example="ACProp(1e-3)",
             reference=lambda: f32(optax.contrib.acprop, 2e-4),
             complex=lambda: optax.contrib.acprop(2e-4),
+            variants={
+                "weight_decay": variant(
+                    lambda: O.ACProp(2e-4, weight_decay=1e-2),
+                    lambda: f32(optax.contrib.acprop, 2e-4, weight_decay=1e-2),
+                ),
+            },
         ),
         "OptimisticAdam": Entry(
             make=lambda: O.OptimisticAdam(0.01),
@@ -150,6 +198,14 @@ def entries() -> dict[str, Any]:
             example="SimplifiedAdEMAMix(1e-4)",
             reference=lambda: f32(optax.contrib.simplified_ademamix, 1e-3),
             complex=lambda: simplified_ademamix_reference(1e-3),
+            variants={
+                "alpha_schedule_and_weight_decay": variant(
+                    lambda: O.SimplifiedAdEMAMix(1e-3, alpha=ALPHA, weight_decay=1e-2),
+                    lambda: f32(
+                        optax.contrib.simplified_ademamix, 1e-3, alpha=ALPHA, weight_decay=1e-2
+                    ),
+                ),
+            },
             complex_note="optax squares without conjugating",
         ),
     }
