@@ -29,8 +29,8 @@ class ScheduleFreeSGD(ScheduleFree):
     interpolation :math:`\beta_1` takes the place of momentum and the averaging
     that of a decaying schedule. Evaluate the model at :math:`x_t`:
     ``opt.eval_params(model)``. Equal to ``optax.contrib.schedule_free_sgd``
-    (``schedule_free_eval_params`` for the evaluation point); the authors'
-    ``schedulefree.SGDScheduleFree`` is the same without its warm-up option.
+    (``schedule_free_eval_params`` for the evaluation point); torch.optim has
+    none.
 
     Parameters
     ----------

@@ -31,7 +31,8 @@ class SimplifiedAdEMAMix(AdaptiveMoments, DecoupledDecay):
     Unlike :class:`AdEMAMix` there is a single momentum, an accumulated sum
     (not an average, and not bias-corrected: its scale
     :math:`1 / (1 - \beta_1)` belongs in :math:`\eta`), and :math:`\alpha`
-    needs no warm-up. :math:`\alpha = 0` is Adam with a rescaled learning rate.
+    needs no warm-up. :math:`\alpha = 0` is Adam at the learning rate
+    :math:`\eta / (1 - \beta_1)`, without the first moment's bias correction.
     Equal to ``optax.contrib.simplified_ademamix`` on real parameters; for
     complex ones :math:`|g_t|^2` is the squared modulus (optax squares without
     conjugating, so its :math:`v_t` is complex).
