@@ -3,6 +3,7 @@
 from ._base import Optimizer
 from ._interop._optax import OptaxOptimizer, from_optax, to_optax
 from ._interop._summary import state_bytes, state_ratio, summary
+from ._optimizers._acprop import ACProp
 from ._optimizers._adabelief import AdaBelief
 from ._optimizers._adadelta import Adadelta
 from ._optimizers._adafactor import Adafactor
@@ -15,6 +16,11 @@ from ._optimizers._adan import Adan
 from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
+from ._optimizers._asgd import ASGD
+from ._optimizers._cocob import COCOB
+from ._optimizers._dadapt_adamw import DAdaptAdamW
+from ._optimizers._dog import DoG
+from ._optimizers._dowg import DoWG
 from ._optimizers._fromage import Fromage
 from ._optimizers._lamb import LAMB
 from ._optimizers._lars import LARS
@@ -26,6 +32,7 @@ from ._optimizers._nadam import NAdam
 from ._optimizers._nadamw import NAdamW
 from ._optimizers._noisy_sgd import NoisySGD
 from ._optimizers._novograd import NovoGrad
+from ._optimizers._optimistic_adam import OptimisticAdam
 from ._optimizers._optimistic_gd import OptimisticGD
 from ._optimizers._polyak_sgd import PolyakSGD
 from ._optimizers._prodigy import Prodigy
@@ -33,9 +40,11 @@ from ._optimizers._radam import RAdam
 from ._optimizers._rmsprop import RMSProp
 from ._optimizers._rprop import Rprop
 from ._optimizers._schedule_free import ScheduleFreeAdamW
+from ._optimizers._schedule_free_sgd import ScheduleFreeSGD
 from ._optimizers._sgd import SGD
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
+from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
@@ -61,6 +70,8 @@ from ._wrappers._update_bn import update_bn
 
 __all__ = [
     "ADOPT",
+    "ASGD",
+    "COCOB",
     "EMA",
     "LAMB",
     "LARS",
@@ -68,6 +79,7 @@ __all__ = [
     "MADGRAD",
     "SGD",
     "SM3",
+    "ACProp",
     "AMSGrad",
     "AdEMAMix",
     "AdaBelief",
@@ -88,7 +100,10 @@ __all__ = [
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "DAdaptAdamW",
     "Diagnostics",
+    "DoG",
+    "DoWG",
     "Freeze",
     "Fromage",
     "KeepParamsNonnegative",
@@ -103,6 +118,7 @@ __all__ = [
     "NoisySGD",
     "NovoGrad",
     "OptaxOptimizer",
+    "OptimisticAdam",
     "OptimisticGD",
     "Optimizer",
     "Partition",
@@ -115,8 +131,10 @@ __all__ = [
     "Scale",
     "ScaleByLearningRate",
     "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "SignSGD",
     "Signum",
+    "SimplifiedAdEMAMix",
     "SkipLargeUpdates",
     "SkipNonFinite",
     "Yogi",
