@@ -43,7 +43,10 @@ from ._transforms._centralize import Centralize
 from ._transforms._clip import Clip, ClipByBlockRMS, ClipByGlobalNorm
 from ._transforms._constrain import KeepParamsNonnegative
 from ._transforms._noise import AddNoise
+from ._transforms._normalize import NormalizeByUpdateNorm
+from ._transforms._param_scale import ScaleByParamBlockNorm, ScaleByParamBlockRMS
 from ._transforms._scale import Scale, ScaleByLearningRate
+from ._transforms._trust_ratio import ScaleByTrustRatio
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
 from ._wrappers._chain import Chain
@@ -96,6 +99,7 @@ __all__ = [
     "NAdam",
     "NAdamW",
     "NoisySGD",
+    "NormalizeByUpdateNorm",
     "NovoGrad",
     "OptaxOptimizer",
     "OptimisticGD",
@@ -109,6 +113,9 @@ __all__ = [
     "Rprop",
     "Scale",
     "ScaleByLearningRate",
+    "ScaleByParamBlockNorm",
+    "ScaleByParamBlockRMS",
+    "ScaleByTrustRatio",
     "ScheduleFreeAdamW",
     "SignSGD",
     "Signum",
