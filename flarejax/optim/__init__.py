@@ -39,6 +39,7 @@ from ._optimizers._signum import Signum
 from ._optimizers._sm3 import SM3
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
+from ._transforms._apply_every import ApplyEvery
 from ._transforms._centralize import Centralize
 from ._transforms._clip import Clip, ClipByBlockRMS, ClipByGlobalNorm
 from ._transforms._constrain import KeepParamsNonnegative
@@ -82,6 +83,7 @@ __all__ = [
     "AdaptiveGradClip",
     "AddDecayedWeights",
     "AddNoise",
+    "ApplyEvery",
     "Centralize",
     "Chain",
     "Clip",

@@ -14,25 +14,31 @@ def entries() -> dict[str, Any]:
     from ... import optim as O
     from .._registry import Entry
 
-    def then_sgd(transform: Any) -> Any:
-        """``Chain(transform, SGD(1e-3))``: a stateless step after the transform."""
-        return O.Chain(transform, O.SGD(1e-3))
+    def then_sgd(transform: Any, lr: float = 1e-3) -> Any:
+        """``Chain(transform, SGD(lr))``: a stateless step after the transform."""
+        return O.Chain(transform, O.SGD(lr))
 
-    def sgd_after(*transforms: Any) -> Any:
+    def sgd_after(transform: Any, lr: float = 1e-3) -> Any:
         """optax twin of :func:`then_sgd`."""
-        return optax.chain(*transforms, optax.sgd(1e-3))
+        return optax.chain(transform, optax.sgd(lr))
 
-    def row(make: Any, example: str, reference: Any, **kwargs: Any) -> Entry:
+    def row(make: Any, example: str, reference: Any, lr: float = 1e-3, **kwargs: Any) -> Entry:
         """A transform's row: the same reference on real and complex parameters."""
         return Entry(
-            make=lambda: then_sgd(make()),
+            make=lambda: then_sgd(make(), lr),
             example=example,
-            reference=lambda: sgd_after(reference()),
-            complex=kwargs.pop("complex", lambda: sgd_after(reference())),
+            reference=lambda: sgd_after(reference(), lr),
+            complex=kwargs.pop("complex", lambda: sgd_after(reference(), lr)),
             **kwargs,
         )
 
     return {
+        "ApplyEvery": row(
+            lambda: O.ApplyEvery(3),
+            "ApplyEvery(4)",
+            lambda: optax.apply_every(3),
+            lr=3e-4,  # the step sums 3 gradients: Rosenbrock's would diverge at 1e-3
+        ),
         "NormalizeByUpdateNorm": row(
             O.NormalizeByUpdateNorm,
             "NormalizeByUpdateNorm()",
