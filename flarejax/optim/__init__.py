@@ -46,6 +46,7 @@ from ._transforms._constrain import KeepParamsNonnegative
 from ._transforms._noise import AddNoise
 from ._transforms._normalize import NormalizeByUpdateNorm
 from ._transforms._param_scale import ScaleByParamBlockNorm, ScaleByParamBlockRMS
+from ._transforms._per_example import PerExampleGlobalNormClip, PerExampleLayerNormClip
 from ._transforms._scale import Scale, ScaleByLearningRate
 from ._transforms._trust_ratio import ScaleByTrustRatio
 from ._transforms._weight_decay import AddDecayedWeights
@@ -107,6 +108,8 @@ __all__ = [
     "OptimisticGD",
     "Optimizer",
     "Partition",
+    "PerExampleGlobalNormClip",
+    "PerExampleLayerNormClip",
     "PolyakSGD",
     "Prodigy",
     "RAdam",

@@ -2,9 +2,62 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 __all__ = ["entries"]
+
+# Each gradient g becomes this batch of per-example gradients (scaled copies of g).
+EXAMPLE_SCALES = (1.0, -0.5, 2.0)
+
+
+@functools.cache
+def per_example_batch() -> type:
+    """An optimizer class feeding its member a batch of per-example gradients made from each
+    gradient, so that a per-example clip runs where the conformance checks give plain ones."""
+    import jax
+    import jax.numpy as jnp
+
+    from ...optim import Optimizer
+    from ...optim._substep import substep
+
+    class PerExampleBatch(Optimizer):
+        def __init__(self, opt: Optimizer) -> None:
+            self.opt = opt
+
+        def call_model(
+            self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
+        ) -> dict[str, jax.Array | None]:
+            batch = {k: jnp.stack([s * g for s in EXAMPLE_SCALES]) for k, g in grads.items()}
+            return substep(self.opt, batch, params, extras)
+
+        def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+            return grad
+
+    return PerExampleBatch
+
+
+def optax_per_example_batch() -> Any:
+    """optax twin of :func:`per_example_batch`: a stateless transformation."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    def update(updates: Any, state: Any, params: Any = None) -> Any:
+        stack = lambda g: jnp.stack([s * g for s in EXAMPLE_SCALES])  # noqa: E731
+        return jax.tree.map(stack, updates), state
+
+    return optax.GradientTransformation(optax.init_empty_state, update)
+
+
+def optax_per_example(clip: Any, *args: Any) -> Any:
+    """optax's per-example clip function as a transformation (its first result)."""
+    import optax
+
+    def update(updates: Any, state: Any, params: Any = None) -> Any:
+        return clip(updates, *args)[0], state
+
+    return optax.GradientTransformation(optax.init_empty_state, update)
 
 
 def entries() -> dict[str, Any]:
@@ -32,7 +85,35 @@ def entries() -> dict[str, Any]:
             **kwargs,
         )
 
+    def per_example_row(make: Any, example: str, clip: Any, *args: Any) -> Entry:
+        """A per-example clip's row: it sums a batch made from the conformance gradients."""
+
+        def reference() -> Any:
+            return optax.chain(
+                optax_per_example_batch(), optax_per_example(clip, *args), optax.sgd(1e-3)
+            )
+
+        return Entry(
+            make=lambda: per_example_batch()(then_sgd(make())),
+            example=example,
+            reference=reference,
+            complex=reference,
+        )
+
     return {
+        "PerExampleGlobalNormClip": per_example_row(
+            lambda: O.PerExampleGlobalNormClip(1.0),
+            "PerExampleGlobalNormClip(1.0)",
+            optax.per_example_global_norm_clip,
+            1.0,
+        ),
+        "PerExampleLayerNormClip": per_example_row(
+            lambda: O.PerExampleLayerNormClip(1.0, uniform=False),
+            "PerExampleLayerNormClip(1.0)",
+            optax.per_example_layer_norm_clip,
+            1.0,
+            False,
+        ),
         "ApplyEvery": row(
             lambda: O.ApplyEvery(3),
             "ApplyEvery(4)",
