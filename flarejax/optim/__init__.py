@@ -52,6 +52,7 @@ from ._transforms._trust_ratio import ScaleByTrustRatio
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
 from ._wrappers._chain import Chain
+from ._wrappers._conditional import ConditionallyMask, ConditionallyTransform
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
@@ -90,6 +91,8 @@ __all__ = [
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "ConditionallyMask",
+    "ConditionallyTransform",
     "Freeze",
     "Fromage",
     "KeepParamsNonnegative",

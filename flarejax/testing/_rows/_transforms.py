@@ -37,6 +37,11 @@ def per_example_batch() -> type:
     return PerExampleBatch
 
 
+def skip_every_third(step: Any) -> Any:
+    """A condition of the step count: false at steps 2, 5, 8, ..."""
+    return step % 3 != 2
+
+
 def optax_per_example_batch() -> Any:
     """optax twin of :func:`per_example_batch`: a stateless transformation."""
     import jax
@@ -100,7 +105,29 @@ def entries() -> dict[str, Any]:
             complex=reference,
         )
 
+    def f32(factory: Any, *args: Any, **kwargs: Any) -> Any:
+        """``factory(...)`` with float32 hyperparameters, as flarejax holds them."""
+        return optax.inject_hyperparams(factory)(*args, **kwargs)
+
     return {
+        "ConditionallyMask": Entry(
+            make=lambda: O.ConditionallyMask(O.Adam(0.05), skip_every_third),
+            example="ConditionallyMask(SGD(1e-3), lambda step: step % 2 == 0)",
+            reference=lambda: optax.conditionally_mask(f32(optax.adam, 0.05), skip_every_third),
+            complex=lambda: optax.conditionally_mask(optax.adam(0.05), skip_every_third),
+        ),
+        "ConditionallyTransform": Entry(
+            # At the other steps the raw gradient passes: a small step after it. Adam(1.0)
+            # gives the direction optax.scale_by_adam gives (optax.adam(1.0) negates it).
+            make=lambda: then_sgd(O.ConditionallyTransform(O.Adam(1.0), skip_every_third)),
+            example="ConditionallyTransform(ClipByGlobalNorm(1.0), lambda step: step < 100)",
+            reference=lambda: sgd_after(
+                optax.conditionally_transform(f32(optax.scale_by_adam), skip_every_third)
+            ),
+            complex=lambda: sgd_after(
+                optax.conditionally_transform(optax.scale_by_adam(), skip_every_third)
+            ),
+        ),
         "PerExampleGlobalNormClip": per_example_row(
             lambda: O.PerExampleGlobalNormClip(1.0),
             "PerExampleGlobalNormClip(1.0)",
