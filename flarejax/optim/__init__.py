@@ -61,6 +61,7 @@ from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
+from ._wrappers._target import IncrementalUpdate, PeriodicUpdate
 
 __all__ = [
     "ADOPT",
@@ -95,6 +96,7 @@ __all__ = [
     "ConditionallyTransform",
     "Freeze",
     "Fromage",
+    "IncrementalUpdate",
     "KeepParamsNonnegative",
     "Lion",
     "Lookahead",
@@ -113,6 +115,7 @@ __all__ = [
     "Partition",
     "PerExampleGlobalNormClip",
     "PerExampleLayerNormClip",
+    "PeriodicUpdate",
     "PolyakSGD",
     "Prodigy",
     "RAdam",

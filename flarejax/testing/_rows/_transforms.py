@@ -110,6 +110,21 @@ def entries() -> dict[str, Any]:
         return optax.inject_hyperparams(factory)(*args, **kwargs)
 
     return {
+        "IncrementalUpdate": Entry(
+            make=lambda: O.IncrementalUpdate(O.Adam(0.05), 0.1),
+            example="IncrementalUpdate(SGD(1e-3), 0.01)",
+            # The model follows the wrapped optimizer; the copy is checked in
+            # tests/optim/test_target.py against optax.incremental_update.
+            reference=lambda: f32(optax.adam, 0.05),
+            complex=lambda: optax.adam(0.05),
+        ),
+        "PeriodicUpdate": Entry(
+            make=lambda: O.PeriodicUpdate(O.Adam(0.05), 3),
+            example="PeriodicUpdate(SGD(1e-3), 100)",
+            # As IncrementalUpdate: tests/optim/test_target.py checks the copy.
+            reference=lambda: f32(optax.adam, 0.05),
+            complex=lambda: optax.adam(0.05),
+        ),
         "ConditionallyMask": Entry(
             make=lambda: O.ConditionallyMask(O.Adam(0.05), skip_every_third),
             example="ConditionallyMask(SGD(1e-3), lambda step: step % 2 == 0)",
