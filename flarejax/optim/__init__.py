@@ -43,6 +43,7 @@ from ._transforms._apply_every import ApplyEvery
 from ._transforms._centralize import Centralize
 from ._transforms._clip import Clip, ClipByBlockRMS, ClipByGlobalNorm
 from ._transforms._constrain import KeepParamsNonnegative
+from ._transforms._monitor import MeasureWithEMA, Monitor, Snapshot
 from ._transforms._noise import AddNoise
 from ._transforms._normalize import NormalizeByUpdateNorm
 from ._transforms._param_scale import ScaleByParamBlockNorm, ScaleByParamBlockRMS
@@ -102,6 +103,8 @@ __all__ = [
     "Lookahead",
     "Masked",
     "MasterWeights",
+    "MeasureWithEMA",
+    "Monitor",
     "MultiSteps",
     "Muon",
     "NAdam",
@@ -132,6 +135,7 @@ __all__ = [
     "Signum",
     "SkipLargeUpdates",
     "SkipNonFinite",
+    "Snapshot",
     "Yogi",
     "ZeroNans",
     "from_optax",

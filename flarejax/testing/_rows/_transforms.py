@@ -42,6 +42,18 @@ def skip_every_third(step: Any) -> Any:
     return step % 3 != 2
 
 
+def update_norm(updates: Any) -> Any:
+    """A measurement of the updates: their global norm."""
+    import optax
+
+    return optax.tree.norm(updates)
+
+
+def norm_above_one(updates: Any) -> Any:
+    """A measurement of the updates: whether their global norm exceeds 1 (a bool)."""
+    return update_norm(updates) > 1.0
+
+
 def optax_per_example_batch() -> Any:
     """optax twin of :func:`per_example_batch`: a stateless transformation."""
     import jax
@@ -110,6 +122,25 @@ def entries() -> dict[str, Any]:
         return optax.inject_hyperparams(factory)(*args, **kwargs)
 
     return {
+        "MeasureWithEMA": row(
+            lambda: O.MeasureWithEMA(update_norm, 0.9),
+            "MeasureWithEMA(optax.tree.norm, 0.99)",
+            lambda: optax.monitor({"ema": optax.measure_with_ema(update_norm, 0.9)}),
+        ),
+        "Monitor": row(
+            lambda: O.Monitor(
+                {"norm": update_norm, "clipped": O.MeasureWithEMA(norm_above_one, 0.9)}
+            ),
+            'Monitor({"norm": optax.tree.norm})',
+            lambda: optax.monitor(
+                {"norm": update_norm, "clipped": optax.measure_with_ema(norm_above_one, 0.9)}
+            ),
+        ),
+        "Snapshot": row(
+            lambda: O.Snapshot("norm", update_norm),
+            'Snapshot("norm", optax.tree.norm)',
+            lambda: optax.snapshot("norm", update_norm),
+        ),
         "IncrementalUpdate": Entry(
             make=lambda: O.IncrementalUpdate(O.Adam(0.05), 0.1),
             example="IncrementalUpdate(SGD(1e-3), 0.01)",
