@@ -58,6 +58,7 @@ from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
 from ._wrappers._master import MasterWeights
+from ._wrappers._microbatch import microbatch
 from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
@@ -139,6 +140,7 @@ __all__ = [
     "Yogi",
     "ZeroNans",
     "from_optax",
+    "microbatch",
     "state_bytes",
     "state_ratio",
     "summary",
