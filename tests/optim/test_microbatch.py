@@ -71,3 +71,19 @@ def test_invalid_arguments():
         microbatch(loss_fn, 0)
     with pytest.raises(ValueError, match=r"must share one batch size, got \[6, 12\]"):
         microbatch(loss_fn, 2, argnums=(1, 2))(MODEL, X, Y[:6])
+
+
+def test_a_new_microbatch_each_step_compiles_once():
+    traces = []
+
+    def counted(model, x, y):
+        traces.append(None)
+        return loss_fn(model, x, y)
+
+    opt, model = Adam(0.1), PARAMS
+    opt.init(model)  # else the first step builds the state, and the second compiles again
+    model, _ = opt.minimize(microbatch(counted, 6, argnums=(1, 2)), model, X, Y)
+    first = len(traces)
+    for _ in range(2):
+        model, _ = opt.minimize(microbatch(counted, 6, argnums=(1, 2)), model, X, Y)
+    assert len(traces) == first

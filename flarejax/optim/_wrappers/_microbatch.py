@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -99,7 +98,6 @@ def microbatch(
             f"in_axes must be one axis or one per batch argument ({len(nums)}), got {in_axes!r}"
         )
 
-    @functools.wraps(loss_fn)
     def microbatched(model: Any, *args: Any) -> Any:
         if max(nums) > len(args):
             raise ValueError(
@@ -181,4 +179,8 @@ def microbatch(
         loss, aux = run([jnp.asarray(leaves[i]) for i in at])
         return (loss, aux) if has_aux else loss
 
+    # Name and docstring only: a function with a __dict__ (functools.wraps sets
+    # __wrapped__) is not taken apart by minimize, and a new one would recompile.
+    microbatched.__name__ = getattr(loss_fn, "__name__", microbatched.__name__)
+    microbatched.__doc__ = getattr(loss_fn, "__doc__", None)
     return microbatched
