@@ -52,8 +52,10 @@ from ._transforms._scale import Scale, ScaleByLearningRate
 from ._transforms._trust_ratio import ScaleByTrustRatio
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
+from ._wrappers._averaged import AveragedModel
 from ._wrappers._chain import Chain
 from ._wrappers._conditional import ConditionallyMask, ConditionallyTransform
+from ._wrappers._diagnostics import Diagnostics
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
@@ -64,6 +66,7 @@ from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 from ._wrappers._target import IncrementalUpdate, PeriodicUpdate
+from ._wrappers._update_bn import update_bn
 
 __all__ = [
     "ADOPT",
@@ -89,6 +92,7 @@ __all__ = [
     "AddDecayedWeights",
     "AddNoise",
     "ApplyEvery",
+    "AveragedModel",
     "Centralize",
     "Chain",
     "Clip",
@@ -96,6 +100,7 @@ __all__ = [
     "ClipByGlobalNorm",
     "ConditionallyMask",
     "ConditionallyTransform",
+    "Diagnostics",
     "Freeze",
     "Fromage",
     "IncrementalUpdate",
@@ -145,4 +150,5 @@ __all__ = [
     "state_ratio",
     "summary",
     "to_optax",
+    "update_bn",
 ]
