@@ -48,24 +48,33 @@ from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
+from ._transforms._apply_every import ApplyEvery
 from ._transforms._centralize import Centralize
 from ._transforms._clip import Clip, ClipByBlockRMS, ClipByGlobalNorm
 from ._transforms._constrain import KeepParamsNonnegative
+from ._transforms._monitor import MeasureWithEMA, Monitor, Snapshot
 from ._transforms._noise import AddNoise
+from ._transforms._normalize import NormalizeByUpdateNorm
+from ._transforms._param_scale import ScaleByParamBlockNorm, ScaleByParamBlockRMS
+from ._transforms._per_example import PerExampleGlobalNormClip, PerExampleLayerNormClip
 from ._transforms._scale import Scale, ScaleByLearningRate
+from ._transforms._trust_ratio import ScaleByTrustRatio
 from ._transforms._weight_decay import AddDecayedWeights
 from ._transforms._zero_nans import ZeroNans
 from ._wrappers._averaged import AveragedModel
 from ._wrappers._chain import Chain
+from ._wrappers._conditional import ConditionallyMask, ConditionallyTransform
 from ._wrappers._diagnostics import Diagnostics
 from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
 from ._wrappers._master import MasterWeights
+from ._wrappers._microbatch import microbatch
 from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
+from ._wrappers._target import IncrementalUpdate, PeriodicUpdate
 from ._wrappers._update_bn import update_bn
 
 __all__ = [
@@ -94,34 +103,44 @@ __all__ = [
     "AdaptiveGradClip",
     "AddDecayedWeights",
     "AddNoise",
+    "ApplyEvery",
     "AveragedModel",
     "Centralize",
     "Chain",
     "Clip",
     "ClipByBlockRMS",
     "ClipByGlobalNorm",
+    "ConditionallyMask",
+    "ConditionallyTransform",
     "DAdaptAdamW",
     "Diagnostics",
     "DoG",
     "DoWG",
     "Freeze",
     "Fromage",
+    "IncrementalUpdate",
     "KeepParamsNonnegative",
     "Lion",
     "Lookahead",
     "Masked",
     "MasterWeights",
+    "MeasureWithEMA",
+    "Monitor",
     "MultiSteps",
     "Muon",
     "NAdam",
     "NAdamW",
     "NoisySGD",
+    "NormalizeByUpdateNorm",
     "NovoGrad",
     "OptaxOptimizer",
     "OptimisticAdam",
     "OptimisticGD",
     "Optimizer",
     "Partition",
+    "PerExampleGlobalNormClip",
+    "PerExampleLayerNormClip",
+    "PeriodicUpdate",
     "PolyakSGD",
     "Prodigy",
     "RAdam",
@@ -130,6 +149,9 @@ __all__ = [
     "Rprop",
     "Scale",
     "ScaleByLearningRate",
+    "ScaleByParamBlockNorm",
+    "ScaleByParamBlockRMS",
+    "ScaleByTrustRatio",
     "ScheduleFreeAdamW",
     "ScheduleFreeSGD",
     "SignSGD",
@@ -137,9 +159,11 @@ __all__ = [
     "SimplifiedAdEMAMix",
     "SkipLargeUpdates",
     "SkipNonFinite",
+    "Snapshot",
     "Yogi",
     "ZeroNans",
     "from_optax",
+    "microbatch",
     "state_bytes",
     "state_ratio",
     "summary",
