@@ -55,6 +55,7 @@ from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
+from ._wrappers._stochastic_rounding import StochasticRounding
 
 __all__ = [
     "ADOPT",
@@ -114,6 +115,7 @@ __all__ = [
     "Signum",
     "SkipLargeUpdates",
     "SkipNonFinite",
+    "StochasticRounding",
     "Yogi",
     "ZeroNans",
     "from_optax",

@@ -47,7 +47,7 @@ class AdaBelief(AdaptiveMoments):
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
         ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
-        still sets the first moment's. See :class:`StateDtype`.
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------

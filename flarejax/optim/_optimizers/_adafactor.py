@@ -71,7 +71,7 @@ class Adafactor(Counted, StateDtype):
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
         ``jnp.float32`` for bfloat16 parameters. ``dtype_momentum`` still
-        sets the momentum's. See :class:`StateDtype`.
+        sets the momentum's. See the mixed precision guide.
 
     References
     ----------

@@ -39,7 +39,7 @@ class Adagrad(Counted, StateDtype):
     state_dtype : dtype, optional
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
-        ``jnp.float32`` for bfloat16 parameters. See :class:`StateDtype`.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------

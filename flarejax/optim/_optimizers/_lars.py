@@ -52,7 +52,7 @@ class LARS(Counted, StateDtype):
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
         ``jnp.float32`` for bfloat16 parameters. ``accumulator_dtype``, when
-        given, still sets the momentum's. See :class:`StateDtype`.
+        given, still sets the momentum's. See the mixed precision guide.
 
     References
     ----------

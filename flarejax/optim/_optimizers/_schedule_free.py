@@ -67,7 +67,7 @@ class ScheduleFreeAdamW(Counted, StateDtype):
         The dtype of :math:`z` (default: the parameter's), as optax's. One wider
         than the parameters' (``jnp.float32`` for bfloat16 parameters) is also
         the dtype of :math:`v` and of the step's arithmetic, the update being
-        cast once to the parameter's dtype (see :class:`StateDtype`); a
+        cast once to the parameter's dtype (see the mixed precision guide); a
         narrower one stores :math:`z` only, as optax does.
 
     References
