@@ -156,3 +156,26 @@ def test_state_dtype_under_jit_and_init():
         opt, model = step(opt, model, g)
     assert model["w"].dtype == BF16 and opt.m["w"].dtype == F32
     assert step._cache_size() == 1
+
+
+CONFORMANCE = {
+    "Adam": (O.Adam, optax.adam),
+    "ScheduleFreeAdamW": (O.ScheduleFreeAdamW, optax.contrib.schedule_free_adamw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFORMANCE))
+def test_state_dtype_passes_the_conformance_kit(name):
+    """Every property (bfloat16 copies, to_optax on bfloat16 included), against optax.
+
+    On the kit's float32 models, float32 state is the plain optimizer: optax's numbers.
+    """
+    from flarejax.testing import check_optimizer
+
+    cls, tx = CONFORMANCE[name]
+    report = check_optimizer(
+        lambda: cls(0.05, state_dtype=jnp.float32),
+        reference=optax.inject_hyperparams(tx)(0.05),
+        steps=20,
+    )
+    assert report["reference"] == "passed"
