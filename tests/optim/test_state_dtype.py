@@ -179,3 +179,60 @@ def test_state_dtype_passes_the_conformance_kit(name):
         steps=20,
     )
     assert report["reference"] == "passed"
+
+
+def _ema_run(state_dtype, steps=300):
+    """EMA(SGD) on bfloat16 parameters: the optimizer and the parameters after each step."""
+    model = {"w": jnp.linspace(1.0, 2.0, 8).astype(jnp.bfloat16)}
+    grads = {"w": jnp.full((8,), -1.0, jnp.bfloat16)}
+    opt = O.EMA(O.SGD(1e-2), 0.999, state_dtype=state_dtype)
+    opt.init(model)
+
+    def step(carry, _):
+        o, m = carry
+        m = o(m, grads)
+        return (o, m), m["w"]
+
+    (opt, model), seq = jax.jit(lambda o, m: jax.lax.scan(step, (o, m), length=steps))(opt, model)
+    return opt, model, np.asarray(seq.astype(jnp.float32), np.float64)
+
+
+def test_ema_average_moves_with_float32_state():
+    """The average of the bfloat16 parameters, as float64 NumPy computes it."""
+    opt, model, seq = _ema_run(jnp.float32)
+    ref = np.zeros(seq.shape[1])
+    for p in seq:
+        ref = 0.999 * ref + 0.001 * p
+    ref /= 1 - 0.999 ** len(seq)
+    averaged = opt.ema_params(model)["w"]
+    assert opt.ema["w"].dtype == F32 and averaged.dtype == BF16
+    # To bfloat16 precision: under jit, XLA may average p - u before its rounding
+    # to bfloat16 (excess precision), at most one unit in the last place away.
+    np.testing.assert_allclose(opt.ema["w"] / (1 - 0.999 ** len(seq)), ref, rtol=BF16_RTOL)
+    np.testing.assert_allclose(averaged.astype(jnp.float32), ref, rtol=2 * BF16_RTOL)
+    # In bfloat16, 0.999 is 1: the average stalls far from the parameters' average.
+    narrow, model, _ = _ema_run(None)
+    stalled = narrow.ema_params(model)["w"].astype(jnp.float32)
+    assert np.max(np.abs(stalled - ref) / ref) > 0.05
+
+
+@pytest.mark.parametrize("state_dtype", [jnp.float32, None])
+def test_lookahead_slow_weights_keep_small_steps(state_dtype):
+    """Fast steps of 1e-4 from 1: float32 slow weights converge to 1 - 1e-4, bfloat16 stay at 1.
+
+    (The model is back at 1 after every sync, so each fast phase ends at 1 - 1e-4:
+    the slow weights halve their distance to it at every sync.)
+    """
+    model = {"w": jnp.ones((4,), jnp.bfloat16)}
+    grads = {"w": jnp.ones((4,), jnp.bfloat16)}
+    opt = O.Lookahead(O.SGD(1e-4), 2, 0.5, state_dtype=state_dtype)
+    for _ in range(40):
+        model = opt(model, grads)
+    slow = opt.slow_params(model)["w"]
+    assert model["w"].dtype == slow.dtype == BF16
+    if state_dtype is None:
+        np.testing.assert_array_equal(opt.slow["w"], 1.0)
+    else:
+        assert opt.slow["w"].dtype == F32
+        expected = 1 - float(jnp.bfloat16(1e-4)) * (1 - 0.5**20)
+        np.testing.assert_allclose(opt.slow["w"], expected, rtol=1e-6)
