@@ -108,6 +108,8 @@ class AdaptiveMoments(Counted, StateDtype):
 
     def _build(self, key: str, grad: jax.Array, initial: float = 0.0) -> None:
         if key not in self.m:
+            # In state_dtype, from whichever path the gradient comes (a step casts it already).
+            grad = grad.astype(self.compute_dtype(grad) or grad.dtype)
             dtype = moment_dtype(self.mu_dtype, grad)
             self.m[key] = jnp.full_like(grad, initial, dtype=dtype)
             # |g|^2 is real, for complex g too.
