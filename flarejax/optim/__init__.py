@@ -77,6 +77,7 @@ from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
+from ._wrappers._stochastic_rounding import StochasticRounding
 from ._wrappers._target import IncrementalUpdate, PeriodicUpdate
 from ._wrappers._update_bn import update_bn
 
@@ -166,6 +167,7 @@ __all__ = [
     "SkipLargeUpdates",
     "SkipNonFinite",
     "Snapshot",
+    "StochasticRounding",
     "Yogi",
     "ZeroNans",
     "from_optax",

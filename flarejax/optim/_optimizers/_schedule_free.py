@@ -13,12 +13,12 @@ from ..._tree import flat_keys
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype
+from ._mu_dtype import StateDtype
 
 __all__ = ["ScheduleFree", "ScheduleFreeAdamW"]
 
 
-class ScheduleFree(Counted):
+class ScheduleFree(Counted, StateDtype):
     """The base of the Schedule-Free optimizers: the sequences :math:`y, z, x`.
 
     A subclass calls :meth:`init_schedule_free` in ``__init__`` and defines
@@ -48,12 +48,18 @@ class ScheduleFree(Counted):
         self.warmup_steps = warmup_steps
         self.b1 = b1
         self.weight_lr_power = weight_lr_power
-        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
+        self.init_state_dtype(state_dtype)
         self.z: dict[str, jax.Array] = {}
         # Global averaging state, in float32 (optax: the parameters' lowest dtype).
         self.weight_sum = jnp.zeros((), jnp.float32)
         self.max_lr = jnp.zeros((), jnp.float32)
         self.t = new_counter()
+
+    def compute_dtype(self, x: jax.Array) -> str | None:
+        # optax's state_dtype stores z and computes in the parameter's dtype:
+        # the step widens to state_dtype, never narrows.
+        wide = super().compute_dtype(x)
+        return None if wide is None else jnp.promote_types(wide, x.dtype).name
 
     def base_step(self, key: str, grad: jax.Array, param: jax.Array) -> jax.Array:
         """The direction of :math:`z` at ``param`` (:math:`y_{t-1}`), before the learning rate."""
@@ -166,7 +172,11 @@ class ScheduleFreeAdamW(ScheduleFree):
         :math:`p`: later steps (larger learning rates, after a warm-up) weigh
         more in the average.
     state_dtype : dtype, optional
-        The dtype of :math:`z` (default: the parameter's).
+        The dtype of :math:`z` (default: the parameter's), as optax's. One wider
+        than the parameters' (``jnp.float32`` for bfloat16 parameters) is also
+        the dtype of the other state and of the step's arithmetic, the update
+        being cast once to the parameter's dtype (see the mixed precision
+        guide); a narrower one stores :math:`z` only, as optax does.
 
     References
     ----------

@@ -46,7 +46,11 @@ class ScheduleFreeSGD(ScheduleFree):
         :math:`p`: later steps (larger learning rates, after a warm-up) weigh
         more in the average.
     state_dtype : dtype, optional
-        The dtype of :math:`z` (default: the parameter's).
+        The dtype of :math:`z` (default: the parameter's), as optax's. One wider
+        than the parameters' (``jnp.float32`` for bfloat16 parameters) is also
+        the dtype of the other state and of the step's arithmetic, the update
+        being cast once to the parameter's dtype (see the mixed precision
+        guide); a narrower one stores :math:`z` only, as optax does.
 
     References
     ----------
