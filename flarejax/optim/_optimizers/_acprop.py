@@ -45,6 +45,10 @@ class ACProp(AdaptiveMoments, DecoupledDecay):
         :math:`\varepsilon_{root}`, added to :math:`s_t` at every step.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -66,8 +70,9 @@ class ACProp(AdaptiveMoments, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -11,11 +11,12 @@ from jax.tree_util import tree_unflatten
 from ..._tree import flat_keys
 from .._checks import check_nonnegative
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["ASGD"]
 
 
-class ASGD(Counted):
+class ASGD(Counted, StateDtype):
     r"""Averaged SGD: SGD with a decaying step size, and the average of its iterates.
 
     At step :math:`t = 1, 2, \dots`, with :math:`g_t` the gradient plus
@@ -50,6 +51,13 @@ class ASGD(Counted):
         :math:`t_0`, the step after which averaging starts.
     weight_decay : float or schedule
         :math:`\lambda_{wd}`, L2 weight decay added to the gradient.
+    state_dtype : dtype, optional
+        The dtype of the average :math:`\bar\theta` and of the step's
+        arithmetic (default: the parameter's); the update is cast once to the
+        parameter's dtype, e.g. ``jnp.float32`` for bfloat16 parameters, whose
+        average would otherwise stop moving once :math:`\mu_t` is small. The
+        average then takes the iterates before their rounding to the
+        parameter's dtype. See the mixed precision guide.
 
     References
     ----------
@@ -64,6 +72,8 @@ class ASGD(Counted):
         alpha: float = 0.75,
         t0: float = 1e6,
         weight_decay: float = 0.0,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("lambd", lambd)
@@ -76,6 +86,7 @@ class ASGD(Counted):
         self.t0 = t0
         self.weight_decay = weight_decay
         self.ax: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def step_size(self) -> jax.Array:

@@ -13,11 +13,12 @@ from .._patterns import Pattern
 from ._complex import reject_complex
 from ._decay import DecoupledDecay
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["COCOB"]
 
 
-class COCOB(Counted, DecoupledDecay):
+class COCOB(Counted, DecoupledDecay, StateDtype):
     r"""COCOB-Backprop: each coordinate bets a fraction of its winnings on the gradient's sign.
 
     With :math:`c_t = \eta\, (g_t + \lambda\, \theta_{t-1})`, element-wise:
@@ -49,6 +50,10 @@ class COCOB(Counted, DecoupledDecay):
         :math:`\lambda`, added to the gradient.
     mask : pattern(s) or function of the key, optional
         Decay only the parameters whose dotted key matches, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -63,6 +68,8 @@ class COCOB(Counted, DecoupledDecay):
         eps: float = 1e-8,
         weight_decay: float | Callable[..., Any] = 0.0,
         mask: Pattern | None = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_positive("alpha", alpha)
@@ -77,6 +84,7 @@ class COCOB(Counted, DecoupledDecay):
         self.scale: dict[str, jax.Array] = {}
         self.subgradients: dict[str, jax.Array] = {}
         self.reward: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -11,11 +11,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
 from ._moments import Counted, ema, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["DAdaptAdamW"]
 
 
-class DAdaptAdamW(Counted):
+class DAdaptAdamW(Counted, StateDtype):
     r"""D-Adaptation AdamW: Adam scaled by a growing lower bound :math:`d_t` on the distance.
 
     With :math:`\hat\eta_t = \eta_t\, d_{t-1} \sqrt{1 - \beta_2^t} / (1 - \beta_1^t)`
@@ -52,6 +53,11 @@ class DAdaptAdamW(Counted):
     weight_decay : float
         :math:`\lambda`, decoupled weight decay scaled by the step size
         :math:`\hat\eta_t`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. The global
+        estimates stay float32. See the mixed precision guide.
 
     References
     ----------
@@ -66,6 +72,8 @@ class DAdaptAdamW(Counted):
         eps: float = 1e-8,
         estim_lr0: float = 1e-6,
         weight_decay: float = 0.0,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("betas[0]", betas[0], 0, 1)
@@ -86,6 +94,7 @@ class DAdaptAdamW(Counted):
         self.estim_lr = jnp.asarray(estim_lr0, jnp.float32)
         self.numerator_weighted = jnp.zeros((), jnp.float32)
         self.step_size = jnp.zeros((), jnp.float32)
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:

@@ -13,13 +13,14 @@ from .._patterns import Pattern
 from ._complex import sum_abs_sq
 from ._decay import DecoupledDecay
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["DistanceOverGradients", "DoG"]
 
 _INIT_STEPS = ("distance", "learning_rate", "heuristic")
 
 
-class DistanceOverGradients(Counted, DecoupledDecay):
+class DistanceOverGradients(Counted, DecoupledDecay, StateDtype):
     """The base of DoG and DoWG: SGD with one step size per step, from global norms.
 
     ``call_model`` adds the (coupled) weight decay to the gradients, records the
@@ -37,6 +38,7 @@ class DistanceOverGradients(Counted, DecoupledDecay):
         eps: Any,
         weight_decay: Any,
         mask: Pattern | None,
+        state_dtype: Any = None,
     ) -> None:
         """Check and store the arguments DoG and DoWG share; create the shared state."""
         check_nonnegative("learning_rate", learning_rate)
@@ -48,6 +50,7 @@ class DistanceOverGradients(Counted, DecoupledDecay):
         self.init_decay(weight_decay, mask, False)
         self.params0: dict[str, jax.Array] = {}
         self.step_size = jnp.zeros((), jnp.float32)
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def next_step_size(self, sq_dist: jax.Array, sq_norm: jax.Array) -> jax.Array:
@@ -107,6 +110,11 @@ class DoG(DistanceOverGradients):
         :math:`\lambda`, added to the gradient (``None``: no decay).
     mask : pattern(s) or function of the key, optional
         Decay only the parameters whose dotted key matches, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters (the copy of :math:`\theta_0`;
+        the global state is float32 already). See the mixed precision guide.
 
     References
     ----------
@@ -124,13 +132,15 @@ class DoG(DistanceOverGradients):
         eps: float = 1e-8,
         weight_decay: float | Callable[..., Any] | None = None,
         mask: Pattern | None = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         kind, value = init_step
         if kind not in _INIT_STEPS:
             raise ValueError(f"init_step[0] must be one of {_INIT_STEPS}, got {kind!r}")
         # A zero distance would never grow: the steps would all be zero.
         (check_nonnegative if kind == "learning_rate" else check_positive)("init_step[1]", value)
-        self.init_shared(learning_rate, eps, weight_decay, mask)
+        self.init_shared(learning_rate, eps, weight_decay, mask, state_dtype)
         # Kept apart: a str inside a tuple of floats cannot be a PyTree child.
         self.init_step_kind = kind
         self.init_step_value = value

@@ -45,6 +45,11 @@ class DoWG(DistanceOverGradients):
         :math:`\lambda`, added to the gradient (``None``: no decay).
     mask : pattern(s) or function of the key, optional
         Decay only the parameters whose dotted key matches, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters (the copy of :math:`\theta_0`;
+        the global state is float32 already). See the mixed precision guide.
 
     References
     ----------
@@ -59,11 +64,13 @@ class DoWG(DistanceOverGradients):
         eps: float = 1e-4,
         weight_decay: float | Callable[..., Any] | None = None,
         mask: Pattern | None = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         # A zero estimate would never grow: the steps would all be zero.
         check_positive("init_estim_sq_dist", init_estim_sq_dist)
         check_positive("eps", eps)  # the initial estimate when none is given
-        self.init_shared(learning_rate, eps, weight_decay, mask)
+        self.init_shared(learning_rate, eps, weight_decay, mask, state_dtype)
         self.init_estim_sq_dist = init_estim_sq_dist
         initial = eps if init_estim_sq_dist is None else init_estim_sq_dist
         self.estim_sq_dist = jnp.asarray(initial, jnp.float32)

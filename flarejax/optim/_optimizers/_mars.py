@@ -68,6 +68,11 @@ class MARS(AdaptiveMoments, DecoupledDecay):
         Their decay.
     mu_dtype : dtype, optional
         The dtype of the first moments.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
     decouple_from_lr : bool
         Fully decoupled decay, as in :class:`AdamW`.
 
@@ -100,8 +105,9 @@ class MARS(AdaptiveMoments, DecoupledDecay):
         weight_decay_1d: float | Callable[..., Any] = 0.1,
         mu_dtype: Any = None,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
         check_nonnegative("gamma", gamma)
         check_nonnegative("lr_1d_factor", lr_1d_factor)

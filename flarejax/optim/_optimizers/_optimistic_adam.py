@@ -44,7 +44,7 @@ class OptimisticAdam(NAdam):
         :math:`\alpha`, the weight of the current direction.
     beta : float or schedule
         :math:`\beta`, the weight of the optimistic correction.
-    b1, b2, eps, eps_root, mu_dtype
+    b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`Adam`.
     nesterov : bool
         Use Nesterov momentum in the direction (:class:`NAdam`'s).
@@ -67,8 +67,9 @@ class OptimisticAdam(NAdam):
         eps_root: float = 0.0,
         mu_dtype: Any = None,
         nesterov: bool = True,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         check_nonnegative("alpha", alpha)
         check_nonnegative("beta", beta)
         self.alpha = alpha

@@ -15,7 +15,7 @@ from .._patterns import Pattern
 from ._complex import abs_sq, reject_complex
 from ._decay import DecoupledDecay
 from ._moments import Counted, debias, ema, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["PSGDKron"]
 
@@ -29,7 +29,7 @@ def _anneal(n: jax.Array) -> jax.Array:
     return jnp.minimum(jnp.maximum(jnp.exp(-0.001 * (n - 500)), 0.03), 1.0)
 
 
-class PSGDKron(Counted, DecoupledDecay):
+class PSGDKron(Counted, DecoupledDecay, StateDtype):
     r"""PSGD with a Kronecker-factored preconditioner (Xi-Lin Li's "Kron").
 
     .. math::
@@ -92,6 +92,12 @@ class PSGDKron(Counted, DecoupledDecay):
     mu_dtype, precond_dtype : dtype, optional
         The dtypes of the momentum (default: the gradient's) and of the factors
         (default: float32).
+    state_dtype : dtype, optional
+        The dtype of the momentum and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype`` and
+        ``precond_dtype`` still set the momentum's and the factors' dtypes.
+        See the mixed precision guide.
     seed : int
         The seed of the probes (the reference's is 5318008).
     decouple_from_lr : bool
@@ -127,6 +133,7 @@ class PSGDKron(Counted, DecoupledDecay):
         precond_dtype: Any = None,
         seed: int = 5318008,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -165,6 +172,7 @@ class PSGDKron(Counted, DecoupledDecay):
         self.m: dict[str, jax.Array] = {}
         self.Q: dict[str, list[jax.Array]] = {}
         self.update_counter = jnp.zeros((), jnp.int32)
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     # -- the step ---------------------------------------------------------------------

@@ -53,6 +53,10 @@ class SimplifiedAdEMAMix(AdaptiveMoments, DecoupledDecay):
         :math:`\varepsilon_{root}`, added inside the square root.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -72,8 +76,9 @@ class SimplifiedAdEMAMix(AdaptiveMoments, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, state_dtype=state_dtype)
         check_nonnegative("alpha", alpha)
         self.alpha = alpha
         self.init_decay(weight_decay, mask, decouple_from_lr)

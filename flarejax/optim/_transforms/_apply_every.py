@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 
 from ..._core.checks import check_steps
-from .._base import Optimizer
+from .._optimizers._mu_dtype import StateDtype
 
 __all__ = ["ApplyEvery"]
 
 
-class ApplyEvery(Optimizer):
+class ApplyEvery(StateDtype):
     r"""Sum the gradients of :math:`k` calls; pass the sum on at every :math:`k`-th call, else zero.
 
     .. math::
@@ -34,10 +34,15 @@ class ApplyEvery(Optimizer):
     ----------
     k : int
         :math:`k`, the calls per emitted update (1: every call).
+    state_dtype : dtype, optional
+        The dtype of the sum and of its arithmetic (default: the gradient's);
+        the emitted update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
     """
 
-    def __init__(self, k: int = 1) -> None:
+    def __init__(self, k: int = 1, *, state_dtype: Any = None) -> None:
         self.k = check_steps("k", k, minimum=1)
+        self.init_state_dtype(state_dtype)
         self.count = jnp.zeros((), jnp.int32)
         self.grad_acc: dict[str, jax.Array] = {}
 

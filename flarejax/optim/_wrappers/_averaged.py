@@ -14,6 +14,7 @@ from ..._tree import flat_keys
 from .._base import Optimizer
 from .._checks import check_nonnegative, check_positive, check_range
 from .._optimizers._moments import Counted, new_counter
+from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 from ._ema import EMA
 
@@ -70,6 +71,12 @@ class AveragedModel(EMA):
         :math:`s \ge 0`, the steps taken before the first average.
     every : int
         :math:`k \ge 1`, the steps between two averages.
+    state_dtype : dtype, optional
+        The dtype of the average and of its arithmetic (default: the
+        parameter's), e.g. ``jnp.float32`` for bfloat16 parameters, where the
+        average of many parameter sets stops moving. The wrapped optimizer's
+        state has its own ``state_dtype``; ``averaged_params`` returns the
+        parameters' dtype.
 
     References
     ----------
@@ -78,7 +85,13 @@ class AveragedModel(EMA):
     """
 
     def __init__(
-        self, opt: Optimizer, decay: float | None = None, *, start: int = 0, every: int = 1
+        self,
+        opt: Optimizer,
+        decay: float | None = None,
+        *,
+        start: int = 0,
+        every: int = 1,
+        state_dtype: Any = None,
     ) -> None:
         if decay is not None:
             check_range("decay", decay, 0, 1)
@@ -90,6 +103,7 @@ class AveragedModel(EMA):
         self.start = _count("start", start)
         self.every = _count("every", every)
         self.ema: dict[str, jax.Array] = {}
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.t = new_counter()
         self.n_averaged = new_counter()
 
@@ -105,14 +119,15 @@ class AveragedModel(EMA):
             new = p if u is None else (p - u).astype(p.dtype)
             avg = self.ema.get(key)
             if avg is None:
-                avg = jnp.zeros_like(p)
+                avg = jnp.zeros_like(p, dtype=moment_dtype(self.state_dtype, p))
+            new = new.astype(avg.dtype)
             if self.decay is None:
                 # torch's default avg_fn: divides by n + 1 (the first set is copied).
                 mixed = avg + (new - avg) / (n + 1).astype(avg.dtype)
             else:
                 weight = jnp.where(n == 0, 1.0, 1 - self.decay).astype(avg.dtype)
                 mixed = avg + weight * (new - avg)
-            self.ema[key] = lax.select(join, mixed.astype(p.dtype), avg)
+            self.ema[key] = lax.select(join, mixed.astype(avg.dtype), avg)
         self.n_averaged = n + join.astype(n.dtype)
         return updates
 

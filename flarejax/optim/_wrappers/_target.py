@@ -12,6 +12,7 @@ from ..._core.checks import check_steps
 from ..._tree import flat_keys
 from .._base import Optimizer
 from .._checks import check_range
+from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 
 __all__ = ["IncrementalUpdate", "PeriodicUpdate"]
@@ -22,6 +23,8 @@ class _Target(Optimizer):
 
     opt: Optimizer
     target: dict[str, jax.Array]
+    # The copy's dtype (None: the parameter's); only a moving average needs another.
+    state_dtype: str | None = None
 
     def _follow(self, key: str, new: jax.Array) -> jax.Array:
         raise NotImplementedError
@@ -37,9 +40,11 @@ class _Target(Optimizer):
         for key, u in updates.items():
             p = params[key]
             if key not in self.target:
-                self.target[key] = p  # the copy starts as the parameters before the step
+                # The copy starts as the parameters before the step.
+                self.target[key] = p.astype(moment_dtype(self.state_dtype, p) or p.dtype)
+            dtype = self.target[key].dtype
             new = p if u is None else (p - u).astype(p.dtype)
-            self.target[key] = self._follow(key, new).astype(p.dtype)
+            self.target[key] = self._follow(key, new.astype(dtype)).astype(dtype)
         return updates
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
@@ -48,7 +53,13 @@ class _Target(Optimizer):
     def target_params(self, model: Any) -> Any:
         """``model`` with its parameters replaced by the slow copy (where there is one)."""
         keys, leaves, treedef = flat_keys(model)
-        return tree_unflatten(treedef, [self.target.get(k, x) for k, x in zip(keys, leaves)])
+        return tree_unflatten(
+            treedef,
+            [
+                self.target[k].astype(x.dtype) if k in self.target else x
+                for k, x in zip(keys, leaves)
+            ],
+        )
 
 
 class PeriodicUpdate(_Target):
@@ -117,6 +128,11 @@ class IncrementalUpdate(_Target):
         The optimizer that trains the parameters.
     step_size : float
         :math:`\tau`, in [0, 1]: the weight of the newest parameters.
+    state_dtype : dtype, optional
+        The dtype of the copy and of its arithmetic (default: the parameter's),
+        e.g. ``jnp.float32`` for bfloat16 parameters, where a copy with a small
+        :math:`\tau` stops moving. The wrapped optimizer's state has its own
+        ``state_dtype``; ``target_params`` returns the parameters' dtype.
 
     References
     ----------
@@ -124,11 +140,12 @@ class IncrementalUpdate(_Target):
     ICLR 2016.
     """
 
-    def __init__(self, opt: Optimizer, step_size: float) -> None:
+    def __init__(self, opt: Optimizer, step_size: float, *, state_dtype: Any = None) -> None:
         check_range("step_size", step_size, 0, 1, hi_open=False)
         self.opt = opt
         self.step_size = step_size
         self.target = {}
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
 
     def _follow(self, key: str, new: jax.Array) -> jax.Array:
         return self.step_size * new + (1.0 - self.step_size) * self.target[key]
