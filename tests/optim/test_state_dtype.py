@@ -71,8 +71,9 @@ def test_second_moment_decays_only_in_float32_state():
     np.testing.assert_array_equal(narrow.v["w"], v_narrow)  # the flaw state_dtype fixes
 
 
-# Arguments giving a momentum to the classes whose catalogue example has none.
-_WITH_STATE = {"SGD": {"momentum": 0.9}, "RMSProp": {"momentum": 0.9}}
+# Arguments giving a momentum to the classes whose catalogue example has none
+# (and an emitted sum within the test's two steps to ApplyEvery).
+_WITH_STATE = {"SGD": {"momentum": 0.9}, "RMSProp": {"momentum": 0.9}, "ApplyEvery": {"k": 2}}
 WITH_STATE_DTYPE = sorted(
     name
     for name in O.__all__
@@ -87,6 +88,10 @@ def test_every_builtin_with_moments_takes_state_dtype():
         "Yogi", "AdaBelief", "Adan", "NovoGrad", "ADOPT", "LAMB", "SGD", "RMSProp",
         "Adagrad", "Adafactor", "Lion", "Signum", "LARS", "AdEMAMix", "MADGRAD",
         "Prodigy", "SM3", "Adadelta", "Muon", "Rprop", "OptimisticGD", "ScheduleFreeAdamW",
+        "ACProp", "SimplifiedAdEMAMix", "OptimisticAdam", "MARS", "DAdaptAdamW", "COCOB",
+        "DoG", "DoWG", "ASGD", "PSGDKron", "ApplyEvery",
+        # Wrappers: their own copy of the parameters only.
+        "EMA", "Lookahead", "AveragedModel", "IncrementalUpdate",
     }  # fmt: skip
     assert expected <= set(WITH_STATE_DTYPE)
 
@@ -181,11 +186,14 @@ def test_state_dtype_passes_the_conformance_kit(name):
     assert report["reference"] == "passed"
 
 
-def _ema_run(state_dtype, steps=300):
-    """EMA(SGD) on bfloat16 parameters: the optimizer and the parameters after each step."""
+def _ema_run(state_dtype, steps=300, wrap=lambda opt, **kw: O.EMA(opt, 0.999, **kw)):
+    """A wrapper of SGD (EMA by default) on bfloat16 parameters, stepped under jit.
+
+    The optimizer, the model and the parameters after each step (float64).
+    """
     model = {"w": jnp.linspace(1.0, 2.0, 8).astype(jnp.bfloat16)}
     grads = {"w": jnp.full((8,), -1.0, jnp.bfloat16)}
-    opt = O.EMA(O.SGD(1e-2), 0.999, state_dtype=state_dtype)
+    opt = wrap(O.SGD(1e-2), state_dtype=state_dtype)
     opt.init(model)
 
     def step(carry, _):
@@ -214,6 +222,53 @@ def test_ema_average_moves_with_float32_state():
     narrow, model, _ = _ema_run(None)
     stalled = narrow.ema_params(model)["w"].astype(jnp.float32)
     assert np.max(np.abs(stalled - ref) / ref) > 0.05
+
+
+def _swa_reference(p0, seq):
+    return seq.mean(axis=0)
+
+
+def _incremental_reference(p0, seq, tau=1e-3):
+    # optax.incremental_update after each step, from the parameters before the first.
+    target = p0
+    for p in seq:
+        target = tau * p + (1 - tau) * target
+    return target
+
+
+COPIES = {
+    # name: (wrapper of the inner optimizer, the copy of the model, float64 reference)
+    "AveragedModel": (
+        lambda opt, **kw: O.AveragedModel(opt, **kw),
+        lambda opt, model: opt.averaged_params(model),
+        _swa_reference,
+    ),
+    "IncrementalUpdate": (
+        lambda opt, **kw: O.IncrementalUpdate(opt, 1e-3, **kw),
+        lambda opt, model: opt.target_params(model),
+        _incremental_reference,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COPIES))
+def test_copies_of_the_parameters_move_with_float32_state(name):
+    """The wrapper's copy of bfloat16 parameters, as float64 NumPy computes it from them."""
+    wrap, copy, reference = COPIES[name]
+    opt, model, seq = _ema_run(jnp.float32, wrap=wrap)
+    p0 = np.linspace(1.0, 2.0, 8, dtype=np.float32).astype(jnp.bfloat16).astype(np.float64)
+    ref = reference(p0, seq)
+    copied = copy(opt, model)["w"]
+    assert copied.dtype == BF16
+    # The copy is the only array state (SGD without momentum keeps none).
+    assert {x.dtype for x in jax.tree.leaves(opt) if getattr(x, "ndim", 0) > 0} == {F32}
+    # As for EMA: one unit in the last place of bfloat16 (XLA's excess precision),
+    # then the rounding of the copy to bfloat16.
+    np.testing.assert_allclose(copied.astype(jnp.float32), ref, rtol=2 * BF16_RTOL)
+    # In bfloat16 the small steps towards the parameters round away: the copy stalls.
+    narrow, model, seq = _ema_run(None, wrap=wrap)
+    stalled = copy(narrow, model)["w"].astype(jnp.float32)
+    assert np.max(np.abs(stalled - reference(p0, seq)) / reference(p0, seq)) > 0.05
 
 
 @pytest.mark.parametrize("state_dtype", [jnp.float32, None])
