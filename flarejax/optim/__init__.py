@@ -44,6 +44,7 @@ from ._optimizers._rprop import Rprop
 from ._optimizers._schedule_free import ScheduleFreeAdamW
 from ._optimizers._schedule_free_sgd import ScheduleFreeSGD
 from ._optimizers._sgd import SGD
+from ._optimizers._shampoo import Shampoo
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
 from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
@@ -161,6 +162,7 @@ __all__ = [
     "ScaleByTrustRatio",
     "ScheduleFreeAdamW",
     "ScheduleFreeSGD",
+    "Shampoo",
     "SignSGD",
     "Signum",
     "SimplifiedAdEMAMix",
