@@ -270,16 +270,25 @@ def inverse_root_newton(
     With :math:`A = S + \\epsilon I` scaled by :math:`z = (1 + p) / (2 \\lVert A
     \\rVert_F)`: :math:`M_0 = z A`, :math:`H_0 = z^{1/p} I`, and
     :math:`X_i = ((p + 1) I - M_i) / p`, :math:`M_{i+1} = X_i^p M_i`,
-    :math:`H_{i+1} = H_i X_i`, until :math:`\\max|M_i - I| \\le` ``tol``, the
-    error grows, or ``iterations`` (as ``scalable_shampoo``'s
-    ``matrix_inverse_pth_root``, without its relative ridge).
+    :math:`H_{i+1} = H_i X_i \\to A^{-1/p}`, until the error
+    :math:`\\lVert M_i - I \\rVert_F / \\sqrt n` is at most ``tol``, grows by more
+    than 1.2x (then the previous :math:`H` is kept), or after ``iterations``. As
+    ``scalable_shampoo``'s ``matrix_inverse_pth_root``, with an absolute ridge,
+    and with that error in place of its :math:`\\max_{jk} |M_i - I|_{jk}`: every
+    eigenvalue of :math:`M_i` moves monotonically to 1, so this error never grows
+    but by rounding, while the element-wise maximum can grow on the first
+    iteration of a well-conditioned matrix and stop it at :math:`H_0`.
     """
     n = s.shape[0]
     eye = jnp.eye(n, dtype=s.dtype)
     a = s + eps * eye
     z = (1 + exponent) / (2 * jnp.linalg.norm(a))
     m0, h0 = a * z, eye * z ** (1.0 / exponent)
-    err0 = jnp.max(jnp.abs(m0 - eye))
+
+    def error(m: jax.Array) -> jax.Array:
+        return jnp.linalg.norm(m - eye) / jnp.sqrt(n)
+
+    err0 = error(m0)
 
     def keep_going(c: tuple[Any, ...]) -> Any:
         i, _, _, err, grew = c
@@ -290,7 +299,7 @@ def inverse_root_newton(
         x = ((exponent + 1) * eye - m) / exponent
         m_next = jnp.linalg.matrix_power(x, exponent) @ m
         h_next = h @ x
-        err_next = jnp.max(jnp.abs(m_next - eye))
+        err_next = error(m_next)
         grew = err_next > 1.2 * err
         # A diverging step is dropped: the last iterate was the best one.
         m_next, h_next = jax.lax.cond(grew, lambda: (m, h), lambda: (m_next, h_next))
