@@ -49,6 +49,7 @@ from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
 from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
+from ._optimizers._soap import SOAP
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
 from ._transforms._apply_every import ApplyEvery
@@ -94,6 +95,7 @@ __all__ = [
     "MARS",
     "SGD",
     "SM3",
+    "SOAP",
     "ACProp",
     "AMSGrad",
     "AdEMAMix",

@@ -22,4 +22,11 @@ def entries() -> dict[str, Any]:
             reason="optax has no Shampoo: see tests/optim/test_shampoo.py (float64 NumPy)",
             complex=R.UNSUPPORTED,  # its statistics are real Gram matrices
         ),
+        "SOAP": R.Entry(
+            # Refreshes by QR within the 20 steps of the row.
+            make=lambda: O.SOAP(0.05, precondition_frequency=5),
+            example="SOAP(3e-3)",
+            reason="optax has no SOAP: see tests/optim/test_soap.py (the authors' PyTorch code)",
+            complex=R.UNSUPPORTED,  # its eigenbases are of real Gram matrices
+        ),
     }
