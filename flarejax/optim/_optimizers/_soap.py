@@ -11,13 +11,13 @@ import jax.numpy as jnp
 from ..._core.checks import check_steps
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
-from ._moments import Counted, new_counter
-from ._shampoo import gram
+from ._moments import new_counter
+from ._shampoo import FactorPlacement, gram
 
 __all__ = ["SOAP", "merged_shape"]
 
 
-class SOAP(Counted):
+class SOAP(FactorPlacement):
     r"""SOAP: Adam run in the eigenbasis of Shampoo's preconditioner, refreshed every k steps.
 
     For each axis :math:`i` of a gradient (at most ``max_precond_dim`` long; of
@@ -132,6 +132,14 @@ class SOAP(Counted):
         self.gg: dict[str, list[jax.Array]] = {}
         self.q: dict[str, list[jax.Array]] = {}
         self.t = new_counter()
+
+    factor_dicts = ("gg", "q")
+
+    def factor_axes(self, key: str, shape: tuple[int, ...]) -> list[int] | None:
+        """The parameter axis of each statistic and basis (``None`` where axes are merged)."""
+        if self.working_shape(shape) != shape:
+            return None
+        return [i for i, r in enumerate(self.rotated_axes(shape)) if r]
 
     def working_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape the gradient is preconditioned in (``merge_dims`` merges axes)."""
