@@ -364,8 +364,10 @@ def place_factors(
     factors = dict(factors)
     for key, value in factors.items():
         param = params.get(key)
-        sharding = getattr(param, "sharding", None)
-        if not isinstance(sharding, NamedSharding) or isinstance(param, jax.core.Tracer):
+        if not isinstance(param, jax.Array) or isinstance(param, jax.core.Tracer):
+            continue
+        sharding = param.sharding
+        if not isinstance(sharding, NamedSharding):
             continue
         owners = axes(key, tuple(param.shape))
         if owners is None:
