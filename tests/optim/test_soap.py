@@ -153,6 +153,7 @@ def test_one_compilation_after_init_and_state_dict_round_trip():
         opt, p = jitted(opt, p, g)
         restored, q = jitted(restored, q, g)
     assert traces == 1
+    assert jitted._cache_size() == 1  # compiled once, too
     for k in params:
         np.testing.assert_array_equal(p[k], q[k])
 

@@ -59,12 +59,13 @@ class Shampoo(FactorPlacement):
         L^{(i)}_t &= \beta_2 L^{(i)}_{t-1} + (1 - \beta_2)\, G_{(i)} G_{(i)}^\top
             \qquad (G_{(i)}: \text{the block unfolded along axis } i) \\
         P^{(i)} &= \big(L^{(i)}_t / (1 - \beta_2^t) + \epsilon_M I\big)^{-1/e}
-            \quad\text{every } k \text{ steps } (t = 1, k + 1, 2k + 1, \dots),
+            \quad\text{every } \tau \text{ steps } (t = 1, \tau + 1, 2 \tau + 1, \dots),
             \ e = 2k \text{ unless overridden} \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad \hat m_t = m_t / (1 - \beta_1^t) \\
         D &= \hat M \times_1 P^{(1)} \times_2 \cdots \times_k P^{(k)}
             \qquad (\hat M: \text{the block of } \hat m_t) \\
-        U &= D \, \lVert A \rVert_F / (\lVert D \rVert_F + 10^{-16}) \\
+        U &= D \, \lVert A \rVert_F / (\lVert D \rVert_F + 10^{-16})
+            \qquad (U: \text{the block of } u_t) \\
         \theta_t &= \theta_{t-1} - \eta\, (u_t + \lambda\, \theta_{t-1})
 
     where :math:`A` is the same block of the grafting direction: Adam's
@@ -82,7 +83,9 @@ class Shampoo(FactorPlacement):
 
     The statistics, preconditioners and moments are kept in float32 whatever the
     parameter's dtype (bfloat16 statistics would lose the small eigenvalues the
-    inverse root amplifies); there is no ``state_dtype`` argument. Complex
+    inverse root amplifies); there is no ``state_dtype`` argument. On several
+    devices, ``init`` shards each statistic and preconditioner by rows as its
+    parameter axis is sharded (the moments follow their parameter). Complex
     parameters raise a ``TypeError``. optax has no Shampoo; torch.optim has none.
     ``tests/optim/test_shampoo.py`` checks it against a float64 NumPy
     implementation of the above.
@@ -105,7 +108,7 @@ class Shampoo(FactorPlacement):
         The largest block side: longer axes are split into blocks this long
         (the last shorter).
     precondition_frequency : int
-        :math:`k`: the preconditioners are recomputed every ``k`` steps.
+        :math:`\tau`: the preconditioners are recomputed every :math:`\tau` steps.
     start_preconditioning_step : int
         The first step that uses Shampoo's direction; before it, the grafting
         direction alone.

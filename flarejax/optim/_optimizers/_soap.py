@@ -54,7 +54,9 @@ class SOAP(FactorPlacement):
     is no ``data_format``). ``normalize_grads`` divides the step by its RMS.
     Statistics, bases and moments are kept in float32 whatever the parameter's
     dtype (bfloat16 statistics would blur the eigenbasis); there is no
-    ``state_dtype`` argument. Complex parameters raise a ``TypeError``. optax and
+    ``state_dtype`` argument. On several devices, ``init`` shards each statistic
+    and basis by rows as its parameter axis is sharded (not where ``merge_dims``
+    changed the shape). Complex parameters raise a ``TypeError``. optax and
     torch.optim have no SOAP: this is the authors' PyTorch ``soap.py``
     (github.com/nikhilvyas/SOAP), step for step, and
     ``tests/optim/test_soap.py`` checks it against numbers from that code.
