@@ -44,10 +44,12 @@ from ._optimizers._rprop import Rprop
 from ._optimizers._schedule_free import ScheduleFreeAdamW
 from ._optimizers._schedule_free_sgd import ScheduleFreeSGD
 from ._optimizers._sgd import SGD
+from ._optimizers._shampoo import Shampoo
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
 from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
+from ._optimizers._soap import SOAP
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
 from ._transforms._apply_every import ApplyEvery
@@ -93,6 +95,7 @@ __all__ = [
     "MARS",
     "SGD",
     "SM3",
+    "SOAP",
     "ACProp",
     "AMSGrad",
     "AdEMAMix",
@@ -161,6 +164,7 @@ __all__ = [
     "ScaleByTrustRatio",
     "ScheduleFreeAdamW",
     "ScheduleFreeSGD",
+    "Shampoo",
     "SignSGD",
     "Signum",
     "SimplifiedAdEMAMix",
