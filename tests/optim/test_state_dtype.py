@@ -163,6 +163,22 @@ def test_state_dtype_under_jit_and_init():
     assert step._cache_size() == 1
 
 
+@pytest.mark.parametrize("name", ["AveragedModel", "DAdaptAdamW", "IncrementalUpdate", "COCOB"])
+def test_init_builds_the_float32_state_a_jitted_step_keeps(name):
+    """Global state, a wrapper's copy, per-parameter state: built by init, one compilation."""
+    model = {"k": jnp.ones((4, 3), jnp.bfloat16), "b": jnp.ones((3,), jnp.bfloat16)}
+    opt = registry()[name].build_example(state_dtype=jnp.float32)
+    opt.init(model)
+    before = [x.dtype for x in jax.tree.leaves(opt)]
+    step = jax.jit(lambda o, m, g: (o, o(m, g)))
+    g = jax.tree.map(lambda x: jnp.full_like(x, 0.5), model)
+    for _ in range(2):
+        opt, model = step(opt, model, g)
+    assert [x.dtype for x in jax.tree.leaves(opt)] == before
+    assert {x.dtype for x in jax.tree.leaves(opt) if getattr(x, "ndim", 0) > 0} == {F32}
+    assert model["k"].dtype == BF16 and step._cache_size() == 1
+
+
 CONFORMANCE = {
     "Adam": (O.Adam, optax.adam),
     "ScheduleFreeAdamW": (O.ScheduleFreeAdamW, optax.contrib.schedule_free_adamw),
