@@ -56,8 +56,8 @@ class DAdaptAdamW(Counted, StateDtype):
     state_dtype : dtype, optional
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
-        ``jnp.float32`` for bfloat16 parameters. The global
-        estimates stay float32. See the mixed precision guide.
+        ``jnp.float32`` for bfloat16 parameters. The global estimates are
+        float32 whatever it is. See the mixed precision guide.
 
     References
     ----------

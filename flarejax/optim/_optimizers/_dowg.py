@@ -48,8 +48,9 @@ class DoWG(DistanceOverGradients):
     state_dtype : dtype, optional
         The dtype of all state and of the step's arithmetic (default: the
         gradient's); the update is cast once to the parameter's dtype, e.g.
-        ``jnp.float32`` for bfloat16 parameters (the copy of :math:`\theta_0`;
-        the global state is float32 already). See the mixed precision guide.
+        ``jnp.float32`` for bfloat16 parameters. It sets the dtype of the copy
+        of :math:`\theta_0`; the global state is float32 whatever it is. See
+        the mixed precision guide.
 
     References
     ----------
