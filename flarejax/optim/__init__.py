@@ -21,6 +21,7 @@ from ._optimizers._lars import LARS
 from ._optimizers._lbfgs import LBFGS
 from ._optimizers._lion import Lion
 from ._optimizers._madgrad import MADGRAD
+from ._optimizers._momo import MoMo, MoMoAdam
 from ._optimizers._muon import Muon
 from ._optimizers._nadam import NAdam
 from ._optimizers._nadamw import NAdamW
@@ -91,6 +92,8 @@ __all__ = [
     "Lookahead",
     "Masked",
     "MasterWeights",
+    "MoMo",
+    "MoMoAdam",
     "MultiSteps",
     "Muon",
     "NAdam",
