@@ -52,6 +52,7 @@ from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
 from ._wrappers._master import MasterWeights
+from ._wrappers._mechanic import Mechanic
 from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
@@ -92,6 +93,7 @@ __all__ = [
     "Lookahead",
     "Masked",
     "MasterWeights",
+    "Mechanic",
     "MoMo",
     "MoMoAdam",
     "MultiSteps",

@@ -25,6 +25,28 @@ def entries() -> dict[str, Any]:
     lr_decay = optax.linear_schedule(1.0, 0.1, 30)
 
     return {
+        "Mechanic": Entry(
+            make=lambda: O.Mechanic(O.Adam(0.05)),
+            example="Mechanic(SGD(1e-3))",
+            # Plain optax.adam: under inject_hyperparams its bfloat16 state turns NaN.
+            reference=lambda: optax.contrib.mechanize(optax.adam(0.05)),
+            complex=UNSUPPORTED,  # learns its scale from real inner products
+            variants={
+                "options": Variant(
+                    lambda: (
+                        lambda: O.Mechanic(
+                            O.SGD(1.0, momentum=0.9), weight_decay=0.0, s_init=1e-4, num_betas=3
+                        ),
+                        optax.contrib.mechanize(
+                            f32(optax.sgd, 1.0, momentum=0.9),
+                            weight_decay=0.0,
+                            s_init=1e-4,
+                            num_betas=3,
+                        ),
+                    )
+                ),
+            },
+        ),
         "MoMo": Entry(
             make=lambda: O.MoMo(),
             example="MoMo()",
