@@ -107,8 +107,8 @@ class Mechanic(Counted):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
     ) -> dict[str, jax.Array | None]:
-        for key, p in params.items():
-            reject_complex(self, key, p, "its scale is learned from real inner products")
+        for key, param in params.items():
+            reject_complex(self, key, param, "its scale is learned from real inner products")
         grads = super().call_model(grads)
         inner = substep(self.opt, grads, params, extras)
         keys = [key for key, u in inner.items() if u is not None]
@@ -136,7 +136,7 @@ class Mechanic(Counted):
         out: dict[str, jax.Array | None] = dict.fromkeys(grads)
         for key in keys:
             # The wrapped update extends the direction; the new parameters are x0 - scale * it.
-            delta = delta_prev[key] + inner[key]
+            delta = delta_prev[key] + inner[key]  # type: ignore[operator]  # not None here
             out[key] = p[key] - (self.x0[key] - scale * delta)
         return out
 
