@@ -15,6 +15,7 @@ from ._optimizers._adan import Adan
 from ._optimizers._ademamix import AdEMAMix
 from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
+from ._optimizers._dpsgd import DPSGD
 from ._optimizers._fromage import Fromage
 from ._optimizers._lamb import LAMB
 from ._optimizers._lars import LARS
@@ -60,6 +61,7 @@ from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 
 __all__ = [
     "ADOPT",
+    "DPSGD",
     "EMA",
     "LAMB",
     "LARS",

@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from typing import Any
 
 __all__ = ["entries"]
+
+# Each step's gradient g becomes these per-example gradients (their mean is g), so
+# that DPSGD, which takes per-example gradients, runs in the conformance kit.
+_EXAMPLE_WEIGHTS = (1.5, 0.5)
+
+
+def _per_example(grads: Any) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree_util.tree_map(lambda g: jnp.stack([w * g for w in _EXAMPLE_WEIGHTS]), grads)
+
+
+def _per_example_reference(tx: Any) -> Any:
+    """optax twin of :class:`PerExample`: the same per-example gradients into ``tx``."""
+    import optax
+
+    return optax.chain(optax.stateless(lambda g, _: _per_example(g)), tx)
+
+
+@functools.cache
+def _per_example_class() -> type:
+    from ... import optim as O
+
+    class PerExample(O.Optimizer):
+        """Steps ``opt`` (DPSGD) on per-example gradients made from each step's gradient.
+
+        Only ``updates`` is its own: a step is the base ``__call__`` (which checks
+        the gradients' shapes against the model's and records them) around it.
+        """
+
+        def __init__(self, opt: Any) -> None:
+            self.opt = opt
+
+        def updates(self, grads: Any, params: Any, extras: Any) -> Any:
+            from ...optim._substep import substep
+
+            return substep(self.opt, _per_example(grads), params, extras)
+
+    return PerExample
 
 
 def entries() -> dict[str, Any]:
@@ -24,7 +66,41 @@ def entries() -> dict[str, Any]:
 
     lr_decay = optax.linear_schedule(1.0, 0.1, 30)
 
+    per_example = _per_example_class()
+
+    def dpsgd(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            # optax 0.2.8's dpsgd passes its seed on under a deprecated name.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return optax.contrib.dpsgd(*args, **kwargs)
+
     return {
+        "DPSGD": Entry(
+            # Two per-example gradients per step (1.5 g and 0.5 g): l2_norm_clip=1
+            # clips the first often, the second less often.
+            make=lambda: per_example(O.DPSGD(0.01, 1.0, 0.1, seed=0, momentum=0.9)),
+            example="DPSGD(1e-3, l2_norm_clip=1.0, noise_multiplier=1.1, seed=0)",
+            reference=lambda: _per_example_reference(dpsgd(0.01, 1.0, 0.1, seed=0, momentum=0.9)),
+            complex=lambda: _per_example_reference(dpsgd(0.01, 1.0, 0.1, seed=0, momentum=0.9)),
+            variants={
+                "nesterov": Variant(
+                    lambda: (
+                        lambda: per_example(
+                            O.DPSGD(0.02, 0.5, 0.3, seed=7, momentum=0.5, nesterov=True)
+                        ),
+                        _per_example_reference(
+                            dpsgd(0.02, 0.5, 0.3, seed=7, momentum=0.5, nesterov=True)
+                        ),
+                    )
+                ),
+                "plain": Variant(
+                    lambda: (
+                        lambda: per_example(O.DPSGD(0.02, 2.0, 1.0, seed=1)),
+                        _per_example_reference(dpsgd(0.02, 2.0, 1.0, seed=1)),
+                    )
+                ),
+            },
+        ),
         "Mechanic": Entry(
             make=lambda: O.Mechanic(O.Adam(0.05)),
             example="Mechanic(SGD(1e-3))",
