@@ -17,6 +17,7 @@ from ._optimizers._adopt import ADOPT
 from ._optimizers._amsgrad import AMSGrad
 from ._optimizers._dpsgd import DPSGD
 from ._optimizers._fromage import Fromage
+from ._optimizers._galore import GaLore
 from ._optimizers._lamb import LAMB
 from ._optimizers._lars import LARS
 from ._optimizers._lbfgs import LBFGS
@@ -90,6 +91,7 @@ __all__ = [
     "ClipByGlobalNorm",
     "Freeze",
     "Fromage",
+    "GaLore",
     "KeepParamsNonnegative",
     "Lion",
     "Lookahead",
