@@ -58,6 +58,7 @@ from ._wrappers._mechanic import Mechanic
 from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
+from ._wrappers._sam import SAM
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "LARS",
     "LBFGS",
     "MADGRAD",
+    "SAM",
     "SGD",
     "SM3",
     "AMSGrad",

@@ -42,6 +42,30 @@ def _leaves_only(tx: Any) -> Any:
     return step
 
 
+def _grad_fn_reference(tx: Any) -> Any:
+    """``(params, grads, step) -> params`` driving ``tx`` with optax's ``grad_fn=`` argument.
+
+    ``grad_fn(params, i)`` is the gradient of the kit's objective, as optax's
+    docs drive ``optax.contrib.sam(..., opaque_mode=True)``.
+    """
+    import jax
+    import optax
+
+    from .._models import quadratic
+
+    grad_fn = jax.grad(lambda params, _: quadratic(params))
+    update = jax.jit(lambda g, s, p: tx.update(g, s, p, grad_fn=grad_fn))
+    state: list[Any] = []
+
+    def step(params: Any, grads: Any, i: int) -> Any:
+        if i == 0:  # a new run (the kit runs one reference on several models)
+            state[:] = [tx.init(params)]
+        updates, state[0] = update(grads, state[0], params)
+        return optax.apply_updates(params, updates)
+
+    return step
+
+
 def _per_example_reference(tx: Any) -> Any:
     """optax twin of :class:`PerExample`: the same per-example gradients into ``tx``."""
     import optax
@@ -76,7 +100,7 @@ def entries() -> dict[str, Any]:
     import optax
 
     from ... import optim as O
-    from .._models import loss_extras
+    from .._models import linesearch_extras, loss_extras
     from .._registry import UNSUPPORTED, Entry, Variant
 
     def f32(factory: Any, *args: Any, **kwargs: Any) -> Any:
@@ -120,6 +144,49 @@ def entries() -> dict[str, Any]:
                         lambda: per_example(O.DPSGD(0.02, 2.0, 1.0, seed=1)),
                         _per_example_reference(dpsgd(0.02, 2.0, 1.0, seed=1)),
                     )
+                ),
+            },
+        ),
+        "SAM": Entry(
+            # Opaque mode: one call, both gradients (loss_fn= from the kit's extras).
+            # The step up is plain SGD: optax.contrib.normalize through from_optax
+            # rounds p - (p + u) differently from -u, which Adam then amplifies.
+            make=lambda: O.SAM(O.Adam(0.05), O.SGD(0.05), opaque_mode=True),
+            example="SAM(SGD(1e-3), SGD(0.05))",
+            reference=lambda: _grad_fn_reference(
+                optax.contrib.sam(f32(optax.adam, 0.05), optax.sgd(0.05), opaque_mode=True)
+            ),
+            complex=lambda: _grad_fn_reference(
+                optax.contrib.sam(optax.adam(0.05), optax.sgd(0.05), opaque_mode=True)
+            ),
+            options={"extras": linesearch_extras},
+            variants={
+                "transparent": Variant(
+                    lambda: (
+                        lambda: O.SAM(O.Adam(0.05), O.SGD(0.05)),
+                        optax.contrib.sam(f32(optax.adam, 0.05), optax.sgd(0.05)),
+                    ),
+                    options={"extras": None},
+                ),
+                "sync_period_3_keep_state": Variant(
+                    lambda: (
+                        lambda: O.SAM(
+                            O.Adam(0.05),
+                            O.SGD(0.02, momentum=0.9),
+                            sync_period=3,
+                            reset_state=False,
+                            opaque_mode=True,
+                        ),
+                        _grad_fn_reference(
+                            optax.contrib.sam(
+                                f32(optax.adam, 0.05),
+                                optax.sgd(0.02, momentum=0.9),
+                                sync_period=3,
+                                reset_state=False,
+                                opaque_mode=True,
+                            )
+                        ),
+                    ),
                 ),
             },
         ),
