@@ -40,6 +40,7 @@ from ._optimizers._sgd import SGD
 from ._optimizers._sign_sgd import SignSGD
 from ._optimizers._signum import Signum
 from ._optimizers._sm3 import SM3
+from ._optimizers._sophia import Sophia
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
 from ._transforms._centralize import Centralize
@@ -125,6 +126,7 @@ __all__ = [
     "Signum",
     "SkipLargeUpdates",
     "SkipNonFinite",
+    "Sophia",
     "Yogi",
     "ZeroNans",
     "from_optax",

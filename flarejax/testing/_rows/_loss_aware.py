@@ -42,19 +42,18 @@ def _leaves_only(tx: Any) -> Any:
     return step
 
 
-def _grad_fn_reference(tx: Any) -> Any:
-    """``(params, grads, step) -> params`` driving ``tx`` with optax's ``grad_fn=`` argument.
-
-    ``grad_fn(params, i)`` is the gradient of the kit's objective, as optax's
-    docs drive ``optax.contrib.sam(..., opaque_mode=True)``.
+def _extra_arg_reference(tx: Any, name: str) -> Any:
+    """``(params, grads, step) -> params`` driving ``tx`` with the kit's objective as optax
+    takes it: ``grad_fn=`` (its gradient, as the docs drive ``optax.contrib.sam`` in
+    opaque mode) or ``obj_fn=`` (the function, as ``optax.contrib.sophia`` takes it).
     """
     import jax
     import optax
 
     from .._models import quadratic
 
-    grad_fn = jax.grad(lambda params, _: quadratic(params))
-    update = jax.jit(lambda g, s, p: tx.update(g, s, p, grad_fn=grad_fn))
+    fn = jax.grad(lambda params, _: quadratic(params)) if name == "grad_fn" else quadratic
+    update = jax.jit(lambda g, s, p: tx.update(g, s, p, **{name: fn}))
     state: list[Any] = []
 
     def step(params: Any, grads: Any, i: int) -> Any:
@@ -110,7 +109,13 @@ def entries() -> dict[str, Any]:
     def f32_static(factory: Any, static: tuple[str, ...], *args: Any, **kwargs: Any) -> Any:
         return optax.inject_hyperparams(factory, static_args=static)(*args, **kwargs)
 
+    import jax
+    from optax.contrib._sophia import hutchinson_estimator_diag_hessian as hutchinson
+
     lr_decay = optax.linear_schedule(1.0, 0.1, 30)
+    # Sophia's clipped steps are sign-like: at 1.0 they bounce, and the last bits in
+    # which two XLA programs' Hessian-vector products differ grow to 1e-4.
+    lr_small = optax.linear_schedule(0.1, 0.01, 30)
 
     per_example = _per_example_class()
 
@@ -153,11 +158,12 @@ def entries() -> dict[str, Any]:
             # rounds p - (p + u) differently from -u, which Adam then amplifies.
             make=lambda: O.SAM(O.Adam(0.05), O.SGD(0.05), opaque_mode=True),
             example="SAM(SGD(1e-3), SGD(0.05))",
-            reference=lambda: _grad_fn_reference(
-                optax.contrib.sam(f32(optax.adam, 0.05), optax.sgd(0.05), opaque_mode=True)
+            reference=lambda: _extra_arg_reference(
+                optax.contrib.sam(f32(optax.adam, 0.05), optax.sgd(0.05), opaque_mode=True),
+                "grad_fn",
             ),
-            complex=lambda: _grad_fn_reference(
-                optax.contrib.sam(optax.adam(0.05), optax.sgd(0.05), opaque_mode=True)
+            complex=lambda: _extra_arg_reference(
+                optax.contrib.sam(optax.adam(0.05), optax.sgd(0.05), opaque_mode=True), "grad_fn"
             ),
             options={"extras": linesearch_extras},
             variants={
@@ -177,16 +183,58 @@ def entries() -> dict[str, Any]:
                             reset_state=False,
                             opaque_mode=True,
                         ),
-                        _grad_fn_reference(
+                        _extra_arg_reference(
                             optax.contrib.sam(
                                 f32(optax.adam, 0.05),
                                 optax.sgd(0.02, momentum=0.9),
                                 sync_period=3,
                                 reset_state=False,
                                 opaque_mode=True,
-                            )
+                            ),
+                            "grad_fn",
                         ),
                     ),
+                ),
+            },
+        ),
+        "Sophia": Entry(
+            # A Hessian estimate every 4 steps: 13 in 50 steps, with optax's signs.
+            make=lambda: O.Sophia(0.05, update_interval=4),
+            example="Sophia(1e-3)",
+            reference=lambda: _extra_arg_reference(
+                f32_static(optax.contrib.sophia, ("update_interval",), 0.05, update_interval=4),
+                "obj_fn",
+            ),
+            complex=UNSUPPORTED,  # clips element-wise
+            options={"extras": linesearch_extras},
+            variants={
+                "key_and_options": Variant(
+                    lambda: (
+                        lambda: O.Sophia(
+                            lr_small,
+                            b1=0.9,
+                            gamma=0.05,
+                            weight_decay=0.1,
+                            update_interval=2,
+                            key=jax.random.PRNGKey(3),
+                        ),
+                        _extra_arg_reference(
+                            f32_static(
+                                optax.contrib.sophia,
+                                ("update_interval", "hessian_diagonal_fn"),
+                                lr_small,
+                                b1=0.9,
+                                gamma=0.05,
+                                weight_decay=0.1,
+                                update_interval=2,
+                                hessian_diagonal_fn=hutchinson(jax.random.PRNGKey(3)),
+                            ),
+                            "obj_fn",
+                        ),
+                    ),
+                    # Measured 2e-5: see lr_small.
+                    rtol=1e-4,
+                    atol=1e-5,
                 ),
             },
         ),
