@@ -30,11 +30,11 @@ def optax_dpsgd(*args, **kwargs):
         return optax.contrib.dpsgd(*args, **kwargs)
 
 
-@pytest.mark.parametrize("jit", [False, True])
-def test_vmapped_per_example_gradients_match_optax(jit):
+@pytest.mark.parametrize(("jit", "nesterov"), [(False, False), (True, True)])
+def test_vmapped_per_example_gradients_match_optax(jit, nesterov):
     """The docstring's pattern, eagerly and under jit: optax's noise for the same seed."""
-    opt = flr.optim.DPSGD(0.1, l2_norm_clip=1.0, noise_multiplier=0.5, seed=3, momentum=0.9)
-    tx = optax_dpsgd(0.1, 1.0, 0.5, seed=3, momentum=0.9)
+    opt = flr.optim.DPSGD(0.1, 1.0, 0.5, seed=3, momentum=0.9, nesterov=nesterov)
+    tx = optax_dpsgd(0.1, 1.0, 0.5, seed=3, momentum=0.9, nesterov=nesterov)
 
     def step(opt, model):
         return opt, opt(model, per_example(model, X, Y))
