@@ -315,6 +315,15 @@ class Optimizer:
             return value(jnp.asarray(self.__dict__["t"], jnp.int32) - 1)
         return value
 
+    def takes_per_example_grads(self) -> bool:
+        """Whether a step's gradients carry a leading batch axis, one slice per example.
+
+        False but for the per-example clips (``PerExampleGlobalNormClip``), which
+        reduce the batch; a ``Chain`` asks its first member. The gradients of a
+        parameter of shape ``s`` then have shape ``(batch, *s)``.
+        """
+        return False
+
     def hyperparameters(self) -> dict[str, Any]:
         """The current value of every hyperparameter, by name, e.g. for logging.
 
@@ -525,7 +534,9 @@ def model_updates(
     overrides ``__call__`` (this is its ``super().__call__``).
     """
     keys, leaves, treedef, flags, owners = select_params(model, wrt)
-    grad_leaves = match_grads(keys, leaves, grads, [o is not None for o in owners])
+    grad_leaves = match_grads(
+        keys, leaves, grads, [o is not None for o in owners], opt.takes_per_example_grads()
+    )
     params, g = {}, {}
     for key, leaf, grad, flag in zip(keys, leaves, grad_leaves, flags):
         if flag and not is_no_grad(grad):

@@ -10,7 +10,11 @@ __all__ = ["match_grads"]
 
 
 def match_grads(
-    keys: list[str], leaves: list[Any], grads: Any, optional: list[bool] | None = None
+    keys: list[str],
+    leaves: list[Any],
+    grads: Any,
+    optional: list[bool] | None = None,
+    per_example: bool = False,
 ) -> list[Any]:
     """The gradient of each model leaf, in the model's leaf order.
 
@@ -21,7 +25,8 @@ def match_grads(
     any leaf, which then gets none: ``nnx.grad`` differentiates the
     ``nnx.Param`` variables only, and a filtered state holds what it selects.
     So may any leaf marked ``optional`` (those of an nnx model's Variables, for
-    gradients given as a pure dict).
+    gradients given as a pure dict). ``per_example``: each gradient has a
+    leading batch axis before the parameter's shape.
     """
     if grads is None and any(is_param(x) for x in leaves):
         # Would be "no gradient anywhere": a step that only advances the counters.
@@ -51,7 +56,7 @@ def match_grads(
                 f"the model's structure (None where there is no gradient)"
             )
         if is_param(leaf) and not is_no_grad(grad):
-            _check_grad(key, leaf, grad)
+            _check_grad(key, leaf, grad, per_example)
         out.append(grad)
     extra = [k for k, g in by_key.items() if g is not None]
     if extra:
@@ -66,7 +71,7 @@ def _covers(prefix: str, key: str) -> bool:
     return prefix == "" or key == prefix or key.startswith(prefix + ".")
 
 
-def _check_grad(key: str, param: Any, grad: Any) -> None:
+def _check_grad(key: str, param: Any, grad: Any, per_example: bool = False) -> None:
     if not isinstance(grad, ARRAY_TYPES):
         raise TypeError(f"the gradient for {key!r} must be an array, got {type(grad).__name__}")
     if not is_param(grad):
@@ -74,7 +79,14 @@ def _check_grad(key: str, param: Any, grad: Any) -> None:
             f"the gradient for {key!r} has dtype {grad.dtype}, expected a floating "
             f"dtype like the parameter's {param.dtype}"
         )
-    if tuple(grad.shape) != tuple(param.shape):
+    if per_example:
+        if tuple(grad.shape[1:]) != tuple(param.shape) or grad.ndim != param.ndim + 1:
+            raise ValueError(
+                f"the per-example gradient for {key!r} has shape {tuple(grad.shape)}, "
+                f"expected (batch, *{tuple(param.shape)}): a leading batch axis before "
+                "the parameter's shape, as jax.vmap(jax.grad(loss), in_axes=(None, 0)) gives"
+            )
+    elif tuple(grad.shape) != tuple(param.shape):
         raise ValueError(
             f"the gradient for {key!r} has shape {tuple(grad.shape)}, expected the "
             f"parameter's shape {tuple(param.shape)}"

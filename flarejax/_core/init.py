@@ -104,8 +104,11 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
     # Strongly typed even for a weakly-typed parameter: a state built weak turns
     # strong at the first real step (whose gradients are strong), while state
     # built strong stays strong under weak or strong gradients.
+    # Per-example gradients get a batch of one.
+    batch = (1,) if opt.takes_per_example_grads() else ()
     grads = tree_unflatten(
-        treedef, [jnp.zeros_like(x, dtype=x.dtype) if is_param(x) else None for x in leaves]
+        treedef,
+        [jnp.zeros(batch + jnp.shape(x), x.dtype) if is_param(x) else None for x in leaves],
     )
     pre, work = _copy(opt), _copy(opt)
     recorders = []

@@ -14,6 +14,7 @@ from ._join import join_schedules
 from ._onecycle import cosine_onecycle, linear_onecycle
 from ._piecewise import piecewise_constant, piecewise_interpolate
 from ._sgdr import sgdr
+from ._swa import swa_anneal
 from ._warmup import warmup_constant, warmup_cosine_decay, warmup_exponential_decay
 from ._wsd import trapezoid, warmup_stable_decay
 
@@ -30,6 +31,7 @@ __all__ = [
     "piecewise_interpolate",
     "polynomial",
     "sgdr",
+    "swa_anneal",
     "trapezoid",
     "warmup_constant",
     "warmup_cosine_decay",

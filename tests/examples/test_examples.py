@@ -24,6 +24,7 @@ OUTPUTS = {
     "vae": ["vae_samples.png", "vae_loss.png"],
     "flax_trainstate": ["flax_trainstate.png"],
     "equinox_model": ["equinox_fit.png"],
+    "mixed_precision": ["mixed_precision.png"],
 }
 
 

@@ -38,3 +38,20 @@ def test_conv_kernels_and_explicit_axis_match_optax():
 def test_invalid_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AdaptiveGradClip(**kwargs)
+
+
+def test_ratio_is_the_largest_unit_ratio_before_clipping() -> None:
+    r = np.random.default_rng(2)
+    params = {"w": r.normal(size=(6, 5)), "b": r.normal(size=5) * 0.01}
+    grads = {"w": r.normal(size=(6, 5)) * 0.05, "b": r.normal(size=5)}
+    opt = Chain(AdaptiveGradClip(0.1, eps=1e-3), SGD(0.1))
+    opt({k: jnp.asarray(v, jnp.float32) for k, v in params.items()}, grads)
+    # float64 NumPy: columns of the kernel are its units, the bias is one unit.
+    w_ratio = np.linalg.norm(grads["w"], axis=0) / (
+        0.1 * np.maximum(np.linalg.norm(params["w"], axis=0), 1e-3)
+    )
+    b_ratio = np.linalg.norm(grads["b"]) / (0.1 * max(np.linalg.norm(params["b"]), 1e-3))
+    ratio = opt.opts[0].ratio
+    np.testing.assert_allclose(float(ratio["w"]), w_ratio.max(), rtol=1e-5)
+    np.testing.assert_allclose(float(ratio["b"]), b_ratio, rtol=1e-5)
+    assert float(ratio["b"]) > 1  # the bias was clipped

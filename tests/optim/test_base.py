@@ -503,7 +503,7 @@ def test_hyperparameters_by_name_with_a_schedule():
     for _ in range(3):
         model = opt(model, {"w": jnp.ones(2)})
     hp = opt.hyperparameters()
-    assert set(hp) == {"learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype"}
+    assert set(hp) == {"learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "state_dtype"}
     assert float(hp["learning_rate"]) == pytest.approx(0.7)
     assert float(hp["b1"]) == pytest.approx(0.8)
 

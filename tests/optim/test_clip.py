@@ -1,4 +1,8 @@
+from typing import Any
+
+import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 from helpers import check_parity
@@ -35,3 +39,45 @@ def test_clipping_bfloat16_keeps_dtype():
 def test_invalid_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# -- the measured norms, readable after a step ------------------------------------
+
+
+def _grads() -> dict[str, np.ndarray]:
+    r = np.random.default_rng(4)
+    return {"a": r.normal(size=(4, 3)) * 3, "b": r.normal(size=5), "c": np.array(0.5)}
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_global_norm_is_what_torch_clip_grad_norm_returns(jit: bool) -> None:
+    torch = pytest.importorskip("torch")
+    grads = _grads()
+    tensors = [torch.zeros(v.shape, requires_grad=True) for v in grads.values()]
+    for t, v in zip(tensors, grads.values()):
+        t.grad = torch.tensor(v, dtype=torch.float32)
+    expected = float(torch.nn.utils.clip_grad_norm_(tensors, 1.0))
+
+    opt = Chain(ClipByGlobalNorm(1.0), SGD(0.1))
+    model = {k: jnp.zeros(v.shape) for k, v in grads.items()}
+    g = {k: jnp.asarray(v, jnp.float32) for k, v in grads.items()}
+
+    def step(o: Any, m: Any) -> tuple[Any, Any]:
+        return o, o(m, g)
+
+    opt, _ = (jax.jit(step) if jit else step)(opt, model)
+    norm = opt.opts[0].norm
+    assert norm.dtype == jnp.float32 and norm.shape == ()
+    np.testing.assert_allclose(float(norm), expected, rtol=1e-6)
+    f64 = np.sqrt(sum(np.sum(v**2) for v in grads.values()))
+    np.testing.assert_allclose(float(norm), f64, rtol=1e-6)
+
+
+def test_block_rms_is_measured_before_clipping() -> None:
+    grads = _grads()
+    clip = ClipByBlockRMS(0.5)
+    opt = Chain(clip, SGD(0.1))
+    opt({k: jnp.zeros(v.shape) for k, v in grads.items()}, grads)
+    for k, v in grads.items():
+        np.testing.assert_allclose(float(opt.opts[0].rms[k]), np.sqrt(np.mean(v**2)), 1e-6)
+        assert opt.opts[0].rms[k].dtype == jnp.float32

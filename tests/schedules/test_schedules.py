@@ -48,6 +48,24 @@ def wsd_reference(
     return f
 
 
+def swalr_reference(init: float, swa: float, anneal: int, strategy: str) -> Callable[[int], float]:
+    """torch.optim.swa_utils.SWALR's learning rate after t calls of its step().
+
+    From step ``anneal`` on SWALR holds ``swa`` exactly, so a few steps past it
+    stand for every later one (100 000 scheduler steps would take seconds).
+    """
+    import torch
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=init)
+    sched = torch.optim.swa_utils.SWALR(opt, swa, anneal, strategy)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(anneal + 3):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    return lambda t: lrs[min(t, len(lrs) - 1)]
+
+
 class Case(NamedTuple):
     ours: Callable[[], fs.Schedule]
     reference: Callable[[], Callable[[int], Any]]
@@ -252,6 +270,19 @@ CASES: dict[str, Case] = {
     ),
     "trapezoid-no-hold": Case(
         lambda: fs.trapezoid(2.0, 1, 0, 1), lambda: wsd_reference(2.0, 1, 0, 1), (1, 2)
+    ),
+    "swa-anneal-cos": Case(
+        lambda: fs.swa_anneal(0.1, 0.02, 10),
+        lambda: swalr_reference(0.1, 0.02, 10, "cos"),
+        (10,),
+    ),
+    "swa-anneal-linear": Case(
+        lambda: fs.swa_anneal(0.05, 0.2, 7, "linear"),
+        lambda: swalr_reference(0.05, 0.2, 7, "linear"),
+        (7,),
+    ),
+    "swa-anneal-none": Case(
+        lambda: fs.swa_anneal(0.1, 0.02, 0), lambda: swalr_reference(0.1, 0.02, 0, "cos"), ()
     ),
 }
 
@@ -516,6 +547,8 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ("trap-warmup", lambda: fs.trapezoid(1.0, -2, 0, 10), "warmup_steps"),
     ("trap-hold", lambda: fs.trapezoid(1.0, 0, -1, 10), "hold_steps"),
     ("trap-cooldown", lambda: fs.trapezoid(1.0, 0, 0, 0), "cooldown_steps"),
+    ("swa-steps", lambda: fs.swa_anneal(1.0, 0.1, -1), "anneal_steps"),
+    ("swa-strategy", lambda: fs.swa_anneal(1.0, 0.1, 5, "exp"), "anneal_strategy"),
 ]
 
 
@@ -554,6 +587,7 @@ def test_public_names() -> None:
         "piecewise_interpolate",
         "polynomial",
         "sgdr",
+        "swa_anneal",
         "trapezoid",
         "warmup_constant",
         "warmup_cosine_decay",

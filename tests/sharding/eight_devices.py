@@ -173,6 +173,69 @@ for _layout, _name in FOLLOW:
     check(f"follow[{_layout}-{_name}]")(lambda _l=_layout, _n=_name: follow(_l, _n))
 
 
+# Optimizers whose state has matrices per parameter axis (Shampoo's statistics,
+# SOAP's eigenbases): those of a sharded axis are sharded by rows the same way.
+FACTORS = {
+    "Shampoo": (
+        lambda: O.Shampoo(1e-2, matrix_eps=1e-3, block_size=32, precondition_frequency=2),
+        ("stats", "preconditioners"),
+    ),
+    # Axes of 64 unrotated: the eigenbasis of a rank-deficient statistic is arbitrary
+    # within its null space, and 8 devices would pick another one than 1 device.
+    "SOAP": (lambda: O.SOAP(1e-2, precondition_frequency=2, max_precond_dim=32), ("gg", "q")),
+}
+
+
+def factors_follow(layout: str, name: str) -> str:
+    make, dicts = FACTORS[name]
+    model = placed(numpy_model(), LAYOUTS[layout])
+    opt = make()
+    opt.init(model)
+
+    def check_factors(opt: Any, when: str) -> int:
+        n = 0
+        for d in dicts:
+            for key, value in getattr(opt, d).items():
+                param = model[key]
+                spec = tuple(param.sharding.spec) + (None,) * param.ndim
+                for leaf, axis in zip(
+                    jax.tree.leaves(value), opt.factor_axes(key, param.shape), strict=True
+                ):
+                    want = NamedSharding(MESH, P(spec[axis]) if spec[axis] else P())
+                    assert leaf.sharding.is_equivalent_to(want, 2), (
+                        f"{when}: {d}[{key!r}] of axis {axis} has {leaf.sharding.spec}, "
+                        f"want {want.spec}"
+                    )
+                    n += 1
+        return n
+
+    n = check_factors(opt, "after init")
+    assert_follows(opt, model, "after init")
+    before = STEP._cache_size()
+    for i in range(3):  # a refresh at steps 1 and 3
+        opt, model = STEP(opt, model, grads_of(model, i))
+    assert STEP._cache_size() - before == 1, "the jitted step compiled more than once"
+    check_factors(opt, "after jitted steps")
+    # The eager step ties each result to the array it replaces (shard_alike), which
+    # lets XLA shard a factor replicated over some mesh axis further, once: at most
+    # two compilations, then none.
+    before = _compile._run._cache_size()
+    for i in range(3, 5):
+        model = opt(model, grads_of(model, i))
+    eager = _compile._run._cache_size() - before
+    assert eager <= 2, f"the eager steps compiled {eager} times"
+    before = _compile._run._cache_size()
+    model = opt(model, grads_of(model, 5))
+    assert _compile._run._cache_size() == before, "the third eager step compiled again"
+    # Inverse roots and eigenbases amplify the rounding of sharded reductions a little.
+    diff = close(model, train(make(), numpy_model(), steps=6), rtol=1e-4, atol=1e-5)
+    return f"{n} factors follow their axes; largest difference to 1 device {diff:.2g}"
+
+
+for _layout, _name in (("fsdp", "Shampoo"), ("tp", "SOAP")):
+    check(f"factors_follow[{_layout}-{_name}]")(lambda _l=_layout, _n=_name: factors_follow(_l, _n))
+
+
 @check("follow_lazy")
 def _() -> str:
     """No init: the state built inside the first step (eager, and under jax.jit) follows too."""

@@ -16,6 +16,8 @@ FOLLOW = [
     "follow[tp-Lion]",
     "follow[tp-Adafactor]",
     "follow_init_in_jit",
+    "factors_follow[fsdp-Shampoo]",
+    "factors_follow[tp-SOAP]",
 ]
 OTHERS = ["follow_lazy", "same_numbers", "zero", "checkpoint", "bad_placement", "to_optax"]
 

@@ -10,11 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["Adadelta"]
 
 
-class Adadelta(Counted):
+class Adadelta(Counted, StateDtype):
     r"""Adadelta: step sizes from the ratio of past update and gradient magnitudes.
 
     .. math::
@@ -43,6 +44,10 @@ class Adadelta(Counted):
         :math:`\varepsilon`, added inside both square roots.
     weight_decay : float or schedule
         :math:`\lambda`, an L2 penalty added to the gradient (coupled, as in torch).
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -55,6 +60,8 @@ class Adadelta(Counted):
         rho: float = 0.9,
         eps: float = 1e-6,
         weight_decay: float = 0.0,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("rho", rho, 0, 1, hi_open=False)
@@ -66,6 +73,7 @@ class Adadelta(Counted):
         self.weight_decay = weight_decay
         self.e_g: dict[str, jax.Array] = {}
         self.e_x: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -11,12 +11,12 @@ import numpy as np
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["Adafactor"]
 
 
-class Adafactor(Counted):
+class Adafactor(Counted, StateDtype):
     r"""Adafactor: RMS scaling with a rank-1 (row times column) second moment.
 
     For a matrix gradient (the two largest axes of an array with at least two,
@@ -67,6 +67,11 @@ class Adafactor(Counted):
         :math:`\epsilon_1`, added to the squared gradient.
     factored : bool
         Use factored second moments where the shape allows.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``dtype_momentum`` still
+        sets the momentum's. See the mixed precision guide.
 
     References
     ----------
@@ -87,6 +92,8 @@ class Adafactor(Counted):
         weight_decay_rate: float | None = None,
         eps: float = 1e-30,
         factored: bool = True,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_positive("min_dim_size_to_factor", min_dim_size_to_factor)
@@ -112,6 +119,7 @@ class Adafactor(Counted):
         self.v_col: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
         self.m: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def factored_dims(self, shape: tuple[int, ...]) -> tuple[int, int] | None:

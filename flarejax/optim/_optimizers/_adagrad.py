@@ -10,11 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["Adagrad"]
 
 
-class Adagrad(Counted):
+class Adagrad(Counted, StateDtype):
     r"""Adagrad: per-coordinate step sizes from the running sum of squared gradients.
 
     .. math::
@@ -35,6 +36,10 @@ class Adagrad(Counted):
         :math:`G_0`, the starting value of the sum of squares.
     eps : float
         :math:`\varepsilon`, added inside the square root.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -47,6 +52,8 @@ class Adagrad(Counted):
         learning_rate: float,
         initial_accumulator_value: float = 0.1,
         eps: float = 1e-7,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("initial_accumulator_value", initial_accumulator_value)
@@ -55,6 +62,7 @@ class Adagrad(Counted):
         self.initial_accumulator_value = initial_accumulator_value
         self.eps = eps
         self.sum_of_squares: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

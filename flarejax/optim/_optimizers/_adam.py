@@ -42,6 +42,11 @@ class Adam(AdaptiveMoments):
     mu_dtype : dtype, optional
         The dtype of the first moment :math:`m` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters. See also :class:`MasterWeights`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -56,8 +61,10 @@ class Adam(AdaptiveMoments):
         eps: float = 1e-8,
         eps_root: float = 0.0,
         mu_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """Advance the moments of ``key``; return the bias-corrected Adam direction."""

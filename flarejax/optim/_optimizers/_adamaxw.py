@@ -25,7 +25,7 @@ class AdamaxW(Adamax, DecoupledDecay):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, mu_dtype
+    learning_rate, b1, b2, eps, mu_dtype, state_dtype
         As in :class:`Adamax`.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
@@ -46,8 +46,9 @@ class AdamaxW(Adamax, DecoupledDecay):
         mu_dtype: Any = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -28,7 +28,7 @@ class AdamW(Adam, DecoupledDecay):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root, mu_dtype
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`Adam`.
     weight_decay : float or schedule
         The decay rate :math:`\lambda`, or a function of the step count.
@@ -67,8 +67,9 @@ class AdamW(Adam, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

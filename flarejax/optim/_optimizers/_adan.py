@@ -50,6 +50,11 @@ class Adan(AdaptiveMoments, DecoupledDecay):
     mu_dtype : dtype, optional
         The dtype of the moments :math:`m` and :math:`v` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -73,8 +78,9 @@ class Adan(AdaptiveMoments, DecoupledDecay):
         mu_dtype: Any = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         check_range("b3", b3, 0, 1)
         self.b3 = b3
         self.init_decay(weight_decay, mask, decouple_from_lr)

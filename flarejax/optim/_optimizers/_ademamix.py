@@ -12,12 +12,12 @@ from .._patterns import Pattern
 from ._complex import abs_sq, real_like
 from ._decay import DecoupledDecay
 from ._moments import Counted, debias, ema, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["AdEMAMix"]
 
 
-class AdEMAMix(Counted, DecoupledDecay):
+class AdEMAMix(Counted, DecoupledDecay, StateDtype):
     r"""AdEMAMix: Adam whose numerator adds a slow, long-memory EMA of the gradients.
 
     .. math::
@@ -55,6 +55,11 @@ class AdEMAMix(Counted, DecoupledDecay):
         than the gradient.)
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -76,6 +81,7 @@ class AdEMAMix(Counted, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -96,6 +102,7 @@ class AdEMAMix(Counted, DecoupledDecay):
         self.m_fast: dict[str, jax.Array] = {}
         self.m_slow: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -54,6 +54,11 @@ class ADOPT(AdaptiveMoments):
     clip_value_fn : callable
         The clipping bound as a function of the step count (default
         :math:`t^{1/4}`).
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -72,8 +77,9 @@ class ADOPT(AdaptiveMoments):
         nesterov: bool = False,
         use_clipping: bool = True,
         clip_value_fn: Callable[[jax.Array], jax.Array] = _fourth_root,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype, state_dtype=state_dtype)
         self.nesterov = nesterov
         self.use_clipping = use_clipping
         self.clip_value_fn = clip_value_fn

@@ -32,7 +32,7 @@ class AMSGrad(Adam):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root, mu_dtype
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`Adam`.
     bias_correction_mu, bias_correction_nu : bool
         Bias-correct the first moment, and the second moment before the maximum.
@@ -52,8 +52,10 @@ class AMSGrad(Adam):
         mu_dtype: Any = None,
         bias_correction_mu: bool = True,
         bias_correction_nu: bool = True,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         self.bias_correction_mu = bias_correction_mu
         self.bias_correction_nu = bias_correction_nu
         self.v_max: dict[str, jax.Array] = {}

@@ -32,7 +32,7 @@ class LAMB(Adam, DecoupledDecay):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root
+    learning_rate, b1, b2, eps, eps_root, state_dtype
         As in :class:`Adam`.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`, added to the update
@@ -55,8 +55,9 @@ class LAMB(Adam, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

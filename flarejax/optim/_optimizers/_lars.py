@@ -10,12 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import norm
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["LARS"]
 
 
-class LARS(Counted):
+class LARS(Counted, StateDtype):
     r"""LARS: SGD with momentum, each parameter's step scaled by a trust ratio.
 
     .. math::
@@ -48,6 +48,11 @@ class LARS(Counted):
     accumulator_dtype : dtype, optional
         The dtype of the momentum buffer (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as ``accumulator_dtype`` of ``optax.sgd``.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``accumulator_dtype``, when
+        given, still sets the momentum's. See the mixed precision guide.
 
     References
     ----------
@@ -64,6 +69,8 @@ class LARS(Counted):
         momentum: float = 0.9,
         nesterov: bool = False,
         accumulator_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("weight_decay", weight_decay)
@@ -78,6 +85,7 @@ class LARS(Counted):
         self.nesterov = nesterov
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

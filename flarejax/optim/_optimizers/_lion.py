@@ -11,12 +11,12 @@ from .._checks import check_nonnegative, check_range
 from .._patterns import Pattern
 from ._decay import DecoupledDecay
 from ._moments import Counted, ema, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["Lion"]
 
 
-class Lion(Counted, DecoupledDecay):
+class Lion(Counted, DecoupledDecay, StateDtype):
     r"""Lion: the sign of an interpolation of the momentum and the gradient.
 
     .. math::
@@ -41,6 +41,11 @@ class Lion(Counted, DecoupledDecay):
         The dtype of the momentum's state; ``None``: the gradient's dtype.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -57,6 +62,7 @@ class Lion(Counted, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -67,6 +73,7 @@ class Lion(Counted, DecoupledDecay):
         self.mu_dtype = as_mu_dtype(mu_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
         self.m: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -10,11 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["MADGRAD"]
 
 
-class MADGRAD(Counted):
+class MADGRAD(Counted, StateDtype):
     r"""MADGRAD: dual averaging with a cube-root Adagrad denominator and momentum.
 
     .. math::
@@ -40,6 +41,10 @@ class MADGRAD(Counted):
         :math:`\lambda`, an L2 penalty added to the gradient.
     eps : float
         :math:`\varepsilon`, added to the learning rate and to the denominator.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -53,6 +58,8 @@ class MADGRAD(Counted):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         eps: float = 1e-6,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("momentum", momentum, 0, 1)
@@ -65,6 +72,7 @@ class MADGRAD(Counted):
         self.grad_sum: dict[str, jax.Array] = {}
         self.grad_sum_sq: dict[str, jax.Array] = {}
         self.x0: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from .._base import Optimizer
 from .._checks import check_nonnegative, check_range
 from ._complex import real_like
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["AdaptiveMoments", "Counted", "debias", "ema", "nesterov_debias", "new_counter"]
 
@@ -61,12 +61,13 @@ class Counted(Optimizer):
         return grads
 
 
-class AdaptiveMoments(Counted):
+class AdaptiveMoments(Counted, StateDtype):
     """The base of the Adam family: hyperparameters, ``m``, ``v``, ``t``, lazy state.
 
     ``__init__`` checks and stores ``learning_rate``, ``b1``, ``b2``, ``eps``
-    and (when given) ``eps_root``, and ``mu_dtype`` normalized by
-    :func:`~flarejax.optim._optimizers._mu_dtype.as_mu_dtype`. ``_build`` creates a
+    and (when given) ``eps_root``, ``mu_dtype`` normalized by
+    :func:`~flarejax.optim._optimizers._mu_dtype.as_mu_dtype`, and ``state_dtype``
+    (:class:`~flarejax.optim._optimizers._mu_dtype.StateDtype`). ``_build`` creates a
     parameter's first moment (zeros in ``mu_dtype``) and real second moment
     (``initial`` everywhere) the first time ``call_param`` sees it. A subclass
     whose second statistic is not a second moment names its dict in
@@ -85,6 +86,8 @@ class AdaptiveMoments(Counted):
         eps: Any,
         eps_root: Any = None,
         mu_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("b1", b1, 0, 1)
@@ -98,12 +101,15 @@ class AdaptiveMoments(Counted):
             check_nonnegative("eps_root", eps_root)
             self.eps_root = eps_root
         self.mu_dtype = as_mu_dtype(mu_dtype)
+        self.init_state_dtype(state_dtype)
         self.m: dict[str, jax.Array] = {}
         setattr(self, self.second_moment, {})
         self.t = new_counter()
 
     def _build(self, key: str, grad: jax.Array, initial: float = 0.0) -> None:
         if key not in self.m:
+            # In state_dtype, from whichever path the gradient comes (a step casts it already).
+            grad = grad.astype(self.compute_dtype(grad) or grad.dtype)
             dtype = moment_dtype(self.mu_dtype, grad)
             self.m[key] = jnp.full_like(grad, initial, dtype=dtype)
             # |g|^2 is real, for complex g too.

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["Muon"]
 
@@ -33,7 +33,7 @@ DimensionNumbers = tuple[Axes, Axes]
 """``(reduction_axis, output_axis)``, e.g. ``optax.contrib.MuonDimensionNumbers``."""
 
 
-class Muon(Counted):
+class Muon(Counted, StateDtype):
     r"""Muon: momentum orthogonalized by Newton–Schulz iterations.
 
     For a matrix parameter (a 2-D array, or any array given dimension numbers):
@@ -102,6 +102,11 @@ class Muon(Counted):
     consistent_rms : float, optional
         If given, :math:`s = \sqrt{\max(d_{in}, d_{out})}` times this value,
         which makes the update's RMS independent of the shape.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -132,6 +137,7 @@ class Muon(Counted):
         muon_weight_dimension_numbers: Callable[[str, jax.Array], DimensionNumbers | None]
         | None = None,
         consistent_rms: float | None = None,
+        state_dtype: Any = None,
     ) -> None:
         if isinstance(ns_coeffs, str):
             if ns_coeffs not in _NS_PRESETS:
@@ -181,6 +187,7 @@ class Muon(Counted):
         self.consistent_rms = consistent_rms
         self.mu: dict[str, jax.Array] = {}
         self.nu: dict[str, jax.Array] = {}  # Adam's second moment, fallback parameters only
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

@@ -32,7 +32,7 @@ class NAdam(Adam):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root, mu_dtype
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`Adam`.
 
     References
@@ -48,8 +48,10 @@ class NAdam(Adam):
         eps: float = 1e-8,
         eps_root: float = 0.0,
         mu_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
 
     def direction(self, key: str, grad: jax.Array) -> jax.Array:
         """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`."""

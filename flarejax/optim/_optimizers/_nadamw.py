@@ -27,7 +27,7 @@ class NAdamW(NAdam, DecoupledDecay):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root, mu_dtype
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`NAdam`.
     weight_decay, mask, decouple_from_lr
         Decoupled weight decay, as in :class:`AdamW`.
@@ -49,8 +49,9 @@ class NAdamW(NAdam, DecoupledDecay):
         mask: Pattern | None = None,
         *,
         decouple_from_lr: bool = False,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         self.init_decay(weight_decay, mask, decouple_from_lr)
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:

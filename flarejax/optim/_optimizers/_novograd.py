@@ -48,6 +48,11 @@ class NovoGrad(AdaptiveMoments):
     mu_dtype : dtype, optional
         The dtype of the first moment :math:`m` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -64,8 +69,10 @@ class NovoGrad(AdaptiveMoments):
         eps_root: float = 0.0,
         weight_decay: float = 0.0,
         mu_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         check_nonnegative("weight_decay", weight_decay)
         self.weight_decay = weight_decay
 

@@ -9,11 +9,12 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["OptimisticGD"]
 
 
-class OptimisticGD(Counted):
+class OptimisticGD(Counted, StateDtype):
     r"""Optimistic gradient descent: extrapolate from the previous gradient.
 
     .. math::
@@ -33,6 +34,10 @@ class OptimisticGD(Counted):
         :math:`\alpha`, the weight of the current gradient.
     beta : float or schedule
         :math:`\beta`, the weight of the optimistic correction.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -40,7 +45,14 @@ class OptimisticGD(Counted):
     Optimistic Gradient Methods for Saddle Point Problems", AISTATS 2020.
     """
 
-    def __init__(self, learning_rate: float, alpha: float = 1.0, beta: float = 1.0) -> None:
+    def __init__(
+        self,
+        learning_rate: float,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        *,
+        state_dtype: Any = None,
+    ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("alpha", alpha)
         check_nonnegative("beta", beta)
@@ -48,6 +60,7 @@ class OptimisticGD(Counted):
         self.alpha = alpha
         self.beta = beta
         self.prev_grad: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

@@ -10,11 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["Prodigy"]
 
 
-class Prodigy(Counted):
+class Prodigy(Counted, StateDtype):
     r"""Prodigy: Adam whose step size :math:`d_t` estimates the distance to the solution.
 
     .. math::
@@ -55,6 +56,10 @@ class Prodigy(Counted):
         :math:`\lambda`, decoupled weight decay scaled by the step size.
     safeguard_warmup : bool
         Leave the learning rate out of :math:`s_t` (helps with warm-up schedules).
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -72,6 +77,8 @@ class Prodigy(Counted):
         estim_lr_coef: float = 1.0,
         weight_decay: float = 0.0,
         safeguard_warmup: bool = False,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("betas[0]", betas[0], 0, 1)
@@ -98,6 +105,7 @@ class Prodigy(Counted):
         self.estim_lr = jnp.asarray(estim_lr0, jnp.float32)
         self.numerator_weighted = jnp.zeros((), jnp.float32)
         self.step_size = jnp.zeros((), jnp.float32)
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_model(

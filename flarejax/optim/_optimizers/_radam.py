@@ -40,7 +40,7 @@ class RAdam(Adam):
 
     Parameters
     ----------
-    learning_rate, b1, b2, eps, eps_root, mu_dtype
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
         As in :class:`Adam`.
     threshold : float
         :math:`\rho_{\min}`, the length of the moving average from which the
@@ -64,8 +64,9 @@ class RAdam(Adam):
         *,
         nesterov: bool = False,
         mu_dtype: Any = None,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
         self.threshold = threshold
         self.nesterov = nesterov
 

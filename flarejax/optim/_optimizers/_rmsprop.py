@@ -10,12 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["RMSProp"]
 
 
-class RMSProp(Counted):
+class RMSProp(Counted, StateDtype):
     r"""RMSProp: divide the gradient by a running root mean square of past gradients.
 
     .. math::
@@ -59,6 +59,11 @@ class RMSProp(Counted):
     accumulator_dtype : dtype, optional
         The dtype of the momentum buffer :math:`v` (default: the gradient's),
         e.g. ``jnp.float32`` for bfloat16 parameters, as in ``optax.sgd``.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``accumulator_dtype``, when
+        given, still sets the momentum's. See the mixed precision guide.
 
     References
     ----------
@@ -79,6 +84,8 @@ class RMSProp(Counted):
         nesterov: bool = False,
         bias_correction: bool = False,
         accumulator_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("decay", decay, 0, 1)
@@ -98,6 +105,7 @@ class RMSProp(Counted):
         self.nu: dict[str, jax.Array] = {}
         self.mu: dict[str, jax.Array] = {}
         self.trace: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def _build(self, key: str, grad: jax.Array) -> None:

@@ -10,11 +10,12 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Counted):
+class Rprop(Counted, StateDtype):
     r"""Rprop: per-coordinate step sizes adapted from sign agreement; magnitudes ignored.
 
     .. math::
@@ -43,6 +44,10 @@ class Rprop(Counted):
         The factors :math:`0 < \eta_- < 1 < \eta_+` that shrink and grow the steps.
     min_step_size, max_step_size : float
         The bounds :math:`s_{min} \le s_{max}` of the step sizes.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -57,6 +62,8 @@ class Rprop(Counted):
         eta_plus: float = 1.2,
         min_step_size: float = 1e-6,
         max_step_size: float = 50.0,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_positive("learning_rate", learning_rate)
         check_range("eta_minus", eta_minus, 0, 1, lo_open=True)
@@ -70,6 +77,7 @@ class Rprop(Counted):
         self.max_step_size = max_step_size
         self.step_size: dict[str, jax.Array] = {}
         self.prev_grad: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

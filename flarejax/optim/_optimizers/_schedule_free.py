@@ -1,4 +1,4 @@
-"""Schedule-Free AdamW: interpolation and averaging instead of momentum and a decay schedule."""
+"""Schedule-Free optimizers: interpolation and averaging instead of momentum and schedules."""
 
 from __future__ import annotations
 
@@ -13,12 +13,120 @@ from ..._tree import flat_keys
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype
+from ._mu_dtype import StateDtype
 
-__all__ = ["ScheduleFreeAdamW"]
+__all__ = ["ScheduleFree", "ScheduleFreeAdamW"]
 
 
-class ScheduleFreeAdamW(Counted):
+class ScheduleFree(Counted, StateDtype):
+    """The base of the Schedule-Free optimizers: the sequences :math:`y, z, x`.
+
+    A subclass calls :meth:`init_schedule_free` in ``__init__`` and defines
+    :meth:`base_step`, the direction of the base sequence :math:`z` (a step of
+    the optimizer made schedule-free, before the learning rate); this class
+    keeps :math:`z`, the averaging weights, and the evaluation point
+    (:meth:`eval_params`), as ``optax.contrib.schedule_free`` wraps a base optimizer.
+    """
+
+    def init_schedule_free(
+        self,
+        learning_rate: float | Callable[[Any], Any],
+        warmup_steps: int | None,
+        b1: float,
+        weight_lr_power: float,
+        state_dtype: Any,
+    ) -> None:
+        """Check and store the arguments every Schedule-Free optimizer takes."""
+        if warmup_steps is not None and (
+            isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1
+        ):
+            raise ValueError(f"warmup_steps must be None or an integer >= 1, got {warmup_steps!r}")
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("b1", b1, 0, 1, lo_open=True, hi_open=False)
+        check_nonnegative("weight_lr_power", weight_lr_power)
+        self.learning_rate = learning_rate
+        self.warmup_steps = warmup_steps
+        self.b1 = b1
+        self.weight_lr_power = weight_lr_power
+        self.init_state_dtype(state_dtype)
+        self.z: dict[str, jax.Array] = {}
+        # Global averaging state, in float32 (optax: the parameters' lowest dtype).
+        self.weight_sum = jnp.zeros((), jnp.float32)
+        self.max_lr = jnp.zeros((), jnp.float32)
+        self.t = new_counter()
+
+    def compute_dtype(self, x: jax.Array) -> str | None:
+        # optax's state_dtype stores z and computes in the parameter's dtype:
+        # the step widens to state_dtype, never narrows.
+        wide = super().compute_dtype(x)
+        return None if wide is None else jnp.promote_types(wide, x.dtype).name
+
+    def base_step(self, key: str, grad: jax.Array, param: jax.Array) -> jax.Array:
+        """The direction of :math:`z` at ``param`` (:math:`y_{t-1}`), before the learning rate."""
+        raise NotImplementedError
+
+    def learning_rate_at(self, count: jax.Array) -> Any:
+        """The learning rate at step ``count``, warm-up included."""
+        lr = self.learning_rate(count) if callable(self.learning_rate) else self.learning_rate
+        if self.warmup_steps is not None:
+            # optax.warmup_constant_schedule(0, lr, warmup_steps), written as optax does.
+            frac = 1 - jnp.clip(count, 0, self.warmup_steps) / self.warmup_steps
+            lr = (0 - lr) * frac + lr
+        return lr
+
+    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
+        grads = super().call_model(grads)
+        # As in optax, the averaging weight uses the learning rate at the 1-based
+        # step number, the base step (below) the one at the 0-based count.
+        self.max_lr = jnp.maximum(
+            self.max_lr, self.learning_rate_at(jnp.asarray(self.t, jnp.int32))
+        )
+        self.weight_sum = self.weight_sum + self.max_lr**self.weight_lr_power
+        return grads
+
+    def averaging_weight(self) -> jax.Array:
+        """:math:`c_t`, the weight of :math:`z_t` in the average :math:`x_t`."""
+        weight = self.max_lr**self.weight_lr_power
+        # weight / weight_sum is 0/0 while the learning rate is still 0 (warm-up).
+        return jnp.where(
+            jnp.isnan(weight) | jnp.isnan(self.weight_sum),
+            jnp.nan,
+            jnp.nan_to_num(weight / self.weight_sum, nan=0.0, posinf=jnp.inf),
+        )
+
+    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        if key not in self.z:
+            self.z[key] = param.astype(self.state_dtype or param.dtype)
+        step = self.base_step(key, grad, param)
+        gamma = self.learning_rate_at(jnp.asarray(self.t, jnp.int32) - 1)
+        z_prev = self.z[key]
+        z = (z_prev + -gamma * step).astype(z_prev.dtype)
+        self.z[key] = z
+        c = self.averaging_weight()
+        x = (param - (1.0 - self.b1) * z_prev) / self.b1
+        x = (1.0 - c) * x + c * z
+        y = self.b1 * x + (1.0 - self.b1) * z
+        return param - y
+
+    def eval_params(self, model: Any) -> Any:
+        r"""``model`` with its parameters at the evaluation point :math:`x_t`.
+
+        :math:`x_t = (y_t - (1 - \beta_1) z_t) / \beta_1`, for every parameter
+        the optimizer has state for (others are returned unchanged), in the
+        parameter's dtype. Use it for validation and for the final model; keep
+        training from ``model`` itself. Equal to
+        ``optax.contrib.schedule_free_eval_params``.
+        """
+        keys, leaves, treedef = flat_keys(model)
+        out = []
+        for key, y in zip(keys, leaves):
+            if key in self.z:
+                y = ((y - (1.0 - self.b1) * self.z[key]) / self.b1).astype(y.dtype)
+            out.append(y)
+        return tree_unflatten(treedef, out)
+
+
+class ScheduleFreeAdamW(ScheduleFree):
     r"""Schedule-Free AdamW.
 
     The parameters the optimizer updates are the gradient points :math:`y_t`;
@@ -64,7 +172,11 @@ class ScheduleFreeAdamW(Counted):
         :math:`p`: later steps (larger learning rates, after a warm-up) weigh
         more in the average.
     state_dtype : dtype, optional
-        The dtype of :math:`z` (default: the parameter's).
+        The dtype of :math:`z` (default: the parameter's), as optax's. One wider
+        than the parameters' (``jnp.float32`` for bfloat16 parameters) is also
+        the dtype of the other state and of the step's arithmetic, the update
+        being cast once to the parameter's dtype (see the mixed precision
+        guide); a narrower one stores :math:`z` only, as optax does.
 
     References
     ----------
@@ -82,91 +194,20 @@ class ScheduleFreeAdamW(Counted):
         weight_lr_power: float = 2.0,
         state_dtype: Any = None,
     ) -> None:
-        if warmup_steps is not None and (
-            isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1
-        ):
-            raise ValueError(f"warmup_steps must be None or an integer >= 1, got {warmup_steps!r}")
-        check_nonnegative("learning_rate", learning_rate)
-        check_range("b1", b1, 0, 1, lo_open=True, hi_open=False)
+        self.init_schedule_free(learning_rate, warmup_steps, b1, weight_lr_power, state_dtype)
         check_range("b2", b2, 0, 1)
         check_nonnegative("eps", eps)
         check_nonnegative("weight_decay", weight_decay)
-        check_nonnegative("weight_lr_power", weight_lr_power)
-        self.learning_rate = learning_rate
-        self.warmup_steps = warmup_steps
-        self.b1 = b1
         self.b2 = b2
         self.eps = eps
         self.weight_decay = weight_decay
-        self.weight_lr_power = weight_lr_power
-        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
-        self.z: dict[str, jax.Array] = {}
         self.v: dict[str, jax.Array] = {}
-        # Global averaging state, in float32 (optax: the parameters' lowest dtype).
-        self.weight_sum = jnp.zeros((), jnp.float32)
-        self.max_lr = jnp.zeros((), jnp.float32)
-        self.t = new_counter()
 
-    def learning_rate_at(self, count: jax.Array) -> Any:
-        """The learning rate at step ``count``, warm-up included."""
-        lr = self.learning_rate(count) if callable(self.learning_rate) else self.learning_rate
-        if self.warmup_steps is not None:
-            # optax.warmup_constant_schedule(0, lr, warmup_steps), written as optax does.
-            frac = 1 - jnp.clip(count, 0, self.warmup_steps) / self.warmup_steps
-            lr = (0 - lr) * frac + lr
-        return lr
-
-    def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
-        grads = super().call_model(grads)
-        # As in optax, the averaging weight uses the learning rate at the 1-based
-        # step number, the base step (below) the one at the 0-based count.
-        self.max_lr = jnp.maximum(
-            self.max_lr, self.learning_rate_at(jnp.asarray(self.t, jnp.int32))
-        )
-        self.weight_sum = self.weight_sum + self.max_lr**self.weight_lr_power
-        return grads
-
-    def averaging_weight(self) -> jax.Array:
-        """:math:`c_t`, the weight of :math:`z_t` in the average :math:`x_t`."""
-        weight = self.max_lr**self.weight_lr_power
-        # weight / weight_sum is 0/0 while the learning rate is still 0 (warm-up).
-        return jnp.where(
-            jnp.isnan(weight) | jnp.isnan(self.weight_sum),
-            jnp.nan,
-            jnp.nan_to_num(weight / self.weight_sum, nan=0.0, posinf=jnp.inf),
-        )
-
-    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        if key not in self.z:
-            self.z[key] = param.astype(self.state_dtype or param.dtype)
+    def base_step(self, key: str, grad: jax.Array, param: jax.Array) -> jax.Array:
+        """Adam's unaveraged direction plus the decay at :math:`y`."""
+        if key not in self.v:
             self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
         v = (1 - self.b2) * abs_sq(grad) + self.b2 * self.v[key]
         self.v[key] = v
         v_hat = v / (1 - self.b2**self.t).astype(v.dtype)
-        gamma = self.learning_rate_at(jnp.asarray(self.t, jnp.int32) - 1)
-        step = 1 / (jnp.sqrt(v_hat) + self.eps) * grad + self.current(self.weight_decay) * param
-        z_prev = self.z[key]
-        z = (z_prev + -gamma * step).astype(z_prev.dtype)
-        self.z[key] = z
-        c = self.averaging_weight()
-        x = (param - (1.0 - self.b1) * z_prev) / self.b1
-        x = (1.0 - c) * x + c * z
-        y = self.b1 * x + (1.0 - self.b1) * z
-        return param - y
-
-    def eval_params(self, model: Any) -> Any:
-        r"""``model`` with its parameters at the evaluation point :math:`x_t`.
-
-        :math:`x_t = (y_t - (1 - \beta_1) z_t) / \beta_1`, for every parameter
-        the optimizer has state for (others are returned unchanged), in the
-        parameter's dtype. Use it for validation and for the final model; keep
-        training from ``model`` itself. Equal to
-        ``optax.contrib.schedule_free_eval_params``.
-        """
-        keys, leaves, treedef = flat_keys(model)
-        out = []
-        for key, y in zip(keys, leaves):
-            if key in self.z:
-                y = ((y - (1.0 - self.b1) * self.z[key]) / self.b1).astype(y.dtype)
-            out.append(y)
-        return tree_unflatten(treedef, out)
+        return 1 / (jnp.sqrt(v_hat) + self.eps) * grad + self.current(self.weight_decay) * param

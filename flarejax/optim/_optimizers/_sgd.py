@@ -9,12 +9,12 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["SGD"]
 
 
-class SGD(Counted):
+class SGD(Counted, StateDtype):
     r"""Stochastic gradient descent.
 
     .. math::
@@ -38,6 +38,11 @@ class SGD(Counted):
         The dtype of the momentum :math:`v` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as in ``optax.sgd``. A complex
         parameter's momentum stays complex, at this precision.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``accumulator_dtype``, when
+        given, still sets the momentum's. See the mixed precision guide.
 
     References
     ----------
@@ -51,6 +56,8 @@ class SGD(Counted):
         momentum: float | None = None,
         nesterov: bool = False,
         accumulator_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("momentum", momentum)  # None (no momentum) passes
@@ -59,6 +66,7 @@ class SGD(Counted):
         self.nesterov = nesterov
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.trace: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

@@ -9,12 +9,12 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative, check_range
 from ._moments import Counted, new_counter
-from ._mu_dtype import as_mu_dtype, moment_dtype
+from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["Signum"]
 
 
-class Signum(Counted):
+class Signum(Counted, StateDtype):
     r"""Signum: step along the sign of an exponential moving average of the gradients.
 
     .. math::
@@ -32,6 +32,11 @@ class Signum(Counted):
         The decay rate :math:`\beta` of the moving average.
     accumulator_dtype : dtype, optional
         The dtype of :math:`m`; by default the parameter's.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``accumulator_dtype``, when
+        given, still sets the momentum's. See the mixed precision guide.
 
     References
     ----------
@@ -40,7 +45,12 @@ class Signum(Counted):
     """
 
     def __init__(
-        self, learning_rate: float, beta: float = 0.9, accumulator_dtype: Any | None = None
+        self,
+        learning_rate: float,
+        beta: float = 0.9,
+        accumulator_dtype: Any | None = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("beta", beta, 0, 1)
@@ -48,6 +58,7 @@ class Signum(Counted):
         self.beta = beta
         self.accumulator_dtype = as_mu_dtype(accumulator_dtype, "accumulator_dtype")
         self.m: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

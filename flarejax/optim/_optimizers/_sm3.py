@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["SM3"]
 
@@ -18,7 +19,7 @@ __all__ = ["SM3"]
 _EPS = 1e-8
 
 
-class SM3(Counted):
+class SM3(Counted, StateDtype):
     r"""SM3: Adagrad whose sum of squares is bounded by one accumulator per axis.
 
     For a parameter with :math:`k \ge 2` axes, accumulator :math:`a^{(r)}` has
@@ -43,6 +44,10 @@ class SM3(Counted):
         The step size :math:`\eta`, or a function of the step count.
     momentum : float
         The decay rate :math:`\beta` of the moving average of the scaled gradients.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. See the mixed precision guide.
 
     References
     ----------
@@ -50,13 +55,20 @@ class SM3(Counted):
     NeurIPS 2019.
     """
 
-    def __init__(self, learning_rate: float, momentum: float = 0.9) -> None:
+    def __init__(
+        self,
+        learning_rate: float,
+        momentum: float = 0.9,
+        *,
+        state_dtype: Any = None,
+    ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("momentum", momentum, 0, 1)
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.accumulators: dict[str, list[jax.Array]] = {}
         self.m: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

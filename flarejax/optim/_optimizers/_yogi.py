@@ -41,6 +41,11 @@ class Yogi(AdaptiveMoments):
     mu_dtype : dtype, optional
         The dtype of the first moment :math:`m` (default: the gradient's), e.g.
         ``jnp.float32`` for bfloat16 parameters, as ``mu_dtype`` of ``optax.adam``.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. ``mu_dtype``, when given,
+        still sets the first moment's. See the mixed precision guide.
 
     References
     ----------
@@ -54,8 +59,10 @@ class Yogi(AdaptiveMoments):
         b2: float = 0.999,
         eps: float = 1e-3,
         mu_dtype: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype, state_dtype=state_dtype)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         self._build(key, grad, initial=_INITIAL_ACCUMULATOR)

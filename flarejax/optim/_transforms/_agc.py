@@ -45,7 +45,10 @@ class AdaptiveGradClip(Optimizer):
 
     where :math:`i` runs over units (the whole of a vector, the columns of a
     2D kernel, the output channels of a conv kernel). Equal to
-    ``optax.adaptive_grad_clip``; torch has no built-in equivalent.
+    ``optax.adaptive_grad_clip``; torch has no built-in equivalent. After a
+    step, ``opt.ratio[key]`` is the largest :math:`\|g_i\| / (\lambda
+    \max(\|\theta_i\|, \epsilon))` over the parameter's units, measured before
+    clipping (float32): above 1, some unit was clipped.
 
     Parameters
     ----------
@@ -71,9 +74,11 @@ class AdaptiveGradClip(Optimizer):
         self.clipping = clipping
         self.eps = eps
         self.axis = axis
+        self.ratio: dict[str, jax.Array] = {}
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         g_norm = _unitwise_norm(grad, self.axis)
         max_norm = self.clipping * jnp.maximum(_unitwise_norm(param, self.axis), self.eps)
+        self.ratio[key] = jnp.max(g_norm / max_norm).astype(jnp.float32)
         clipped = grad * (max_norm / jnp.maximum(g_norm, 1e-6))
         return jnp.where(g_norm < max_norm, grad, clipped)

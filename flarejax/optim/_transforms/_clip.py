@@ -54,6 +54,10 @@ class ClipByGlobalNorm(Optimizer):
     Equal to ``optax.clip_by_global_norm`` (a norm exactly :math:`c` is scaled,
     by 1); ``torch.nn.utils.clip_grad_norm_`` divides by :math:`\|g\| + 10^{-6}`.
 
+    After a step, ``opt.norm`` is the global norm :math:`\|g\|` it measured
+    before clipping (float32), what ``clip_grad_norm_`` returns: read it
+    eagerly, or from the optimizer a jitted step returns.
+
     Parameters
     ----------
     max_norm : float
@@ -68,11 +72,14 @@ class ClipByGlobalNorm(Optimizer):
     def __init__(self, max_norm: float) -> None:
         check_positive("max_norm", max_norm)
         self.max_norm = max_norm
+        self.norm = jnp.zeros((), jnp.float32)
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
         # Summed leaf by leaf in the model's order, as optax.tree.norm does.
         sq = sum((sum_abs_sq(g) for g in grads.values()), 0)
         norm = jnp.sqrt(sq)
+        # float32 whatever the gradients' dtype: the state keeps one structure.
+        self.norm = jnp.asarray(norm, jnp.float32)
         keep = jnp.squeeze(norm < self.max_norm)
         return {
             k: lax.select(keep, g, ((g / norm.astype(g.dtype)) * self.max_norm).astype(g.dtype))
@@ -88,6 +95,8 @@ class ClipByBlockRMS(Optimizer):
         u_p = g_p / \max\big(1, \operatorname{rms}(g_p) / \tau\big)
 
     Equal to ``optax.clip_by_block_rms``; torch has no built-in equivalent.
+    After a step, ``opt.rms[key]`` is the root mean square
+    :math:`\operatorname{rms}(g_p)` it measured before clipping (float32).
 
     Parameters
     ----------
@@ -98,7 +107,9 @@ class ClipByBlockRMS(Optimizer):
     def __init__(self, threshold: float) -> None:
         check_positive("threshold", threshold)
         self.threshold = threshold
+        self.rms: dict[str, jax.Array] = {}
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         rms = jnp.sqrt(jnp.mean(abs_sq(grad)))
+        self.rms[key] = jnp.asarray(rms, jnp.float32)
         return grad / jnp.maximum(1.0, rms / self.threshold)

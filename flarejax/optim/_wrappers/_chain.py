@@ -54,6 +54,10 @@ class Chain(Optimizer):
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
 
+    def takes_per_example_grads(self) -> bool:
+        """Whether the first member takes per-example gradients (with a batch axis)."""
+        return bool(self.opts) and self.opts[0].takes_per_example_grads()
+
     def hyperparameters(self) -> dict[str, Any]:
         """The members' hyperparameters, prefixed by their position: ``"1.learning_rate"``."""
         return {

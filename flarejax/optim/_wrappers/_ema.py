@@ -12,6 +12,7 @@ from ..._tree import flat_keys
 from .._base import Optimizer
 from .._checks import check_range
 from .._optimizers._moments import Counted
+from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 
 __all__ = ["EMA"]
@@ -41,6 +42,12 @@ class EMA(Counted):
         :math:`\beta`, in [0, 1).
     debias : bool
         Divide by :math:`1 - \beta^t`, undoing the bias towards the zero start.
+    state_dtype : dtype, optional
+        The dtype of the average and of its arithmetic (default: the
+        parameter's), e.g. ``jnp.float32`` for bfloat16 parameters, where
+        :math:`\beta = 0.999` rounds to 1 and the average stops moving. The
+        wrapped optimizer's state has its own ``state_dtype``; ``ema_params``
+        returns the parameters' dtype.
 
     References
     ----------
@@ -48,12 +55,15 @@ class EMA(Counted):
     SIAM J. Control Optim. 1992.
     """
 
-    def __init__(self, opt: Optimizer, decay: float, debias: bool = True) -> None:
+    def __init__(
+        self, opt: Optimizer, decay: float, debias: bool = True, *, state_dtype: Any = None
+    ) -> None:
         check_range("decay", decay, 0, 1)
         self.opt = opt
         self.decay = decay
         self.debias = debias
         self.ema: dict[str, jax.Array] = {}
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.t = jnp.zeros((), jnp.int32)
 
     def call_model(
@@ -63,10 +73,12 @@ class EMA(Counted):
         super().call_model(grads)  # advances self.t
         for key, u in updates.items():
             p = params[key]
+            # The parameter as the model will hold it (rounded to its dtype).
             new = p if u is None else (p - u).astype(p.dtype)
             if key not in self.ema:
-                self.ema[key] = jnp.zeros_like(p)
-            self.ema[key] = (1 - self.decay) * new + self.decay * self.ema[key]
+                self.ema[key] = jnp.zeros_like(p, dtype=moment_dtype(self.state_dtype, p))
+            average = self.ema[key]
+            self.ema[key] = (1 - self.decay) * new.astype(average.dtype) + self.decay * average
         return updates
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

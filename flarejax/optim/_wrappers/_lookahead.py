@@ -11,6 +11,7 @@ from jax.tree_util import tree_unflatten
 from ..._tree import flat_keys
 from .._base import Optimizer
 from .._checks import check_range
+from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 
 __all__ = ["Lookahead"]
@@ -42,13 +43,26 @@ class Lookahead(Optimizer):
         :math:`k`, the number of fast steps between synchronizations.
     slow_step_size : float
         :math:`\alpha`, the step of the slow weights towards the fast ones.
+    state_dtype : dtype, optional
+        The dtype of the slow weights and of their arithmetic (default: the
+        parameter's), e.g. ``jnp.float32`` for bfloat16 parameters, so that
+        small pulls towards the fast weights are not rounded away. The fast
+        optimizer's state has its own ``state_dtype``; ``slow_params`` returns
+        the parameters' dtype.
 
     References
     ----------
     Zhang et al., "Lookahead Optimizer: k steps forward, 1 step back", NeurIPS 2019.
     """
 
-    def __init__(self, opt: Optimizer, sync_period: int, slow_step_size: float) -> None:
+    def __init__(
+        self,
+        opt: Optimizer,
+        sync_period: int,
+        slow_step_size: float,
+        *,
+        state_dtype: Any = None,
+    ) -> None:
         if not isinstance(sync_period, int) or sync_period < 1:
             raise ValueError(f"sync_period must be an int >= 1, got {sync_period!r}")
         check_range("slow_step_size", slow_step_size, 0, 1, hi_open=False)
@@ -56,6 +70,7 @@ class Lookahead(Optimizer):
         self.sync_period = sync_period
         self.slow_step_size = slow_step_size
         self.slow: dict[str, jax.Array] = {}
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.steps_since_sync = jnp.zeros((), jnp.int32)
 
     def call_model(
@@ -70,12 +85,17 @@ class Lookahead(Optimizer):
                 out[key] = None
                 continue
             p = params[key]
+            wide = self.state_dtype is not None
             if key not in self.slow:
-                self.slow[key] = p
+                self.slow[key] = p.astype(moment_dtype(self.state_dtype, p)) if wide else p
+            slow = self.slow[key]
+            fast = p.astype(slow.dtype) - u.astype(slow.dtype) if wide else p - u
             # One update that takes the fast step and, on a sync, jumps to the new slow weights.
-            diff = p - u - self.slow[key]
-            self.slow[key] = self.slow[key] + self.slow_step_size * sync * diff
-            out[key] = u + sync * (1 - self.slow_step_size) * diff
+            diff = fast - slow
+            self.slow[key] = slow + self.slow_step_size * sync * diff
+            update = u + sync * (1 - self.slow_step_size) * diff
+            # An update in the parameter's dtype, as the fast optimizer's.
+            out[key] = update.astype(u.dtype) if wide else update
         return out
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
