@@ -56,11 +56,11 @@ def test_vmapped_per_example_gradients_match_optax(jit, nesterov):
 def test_gradients_without_a_batch_axis_are_an_error_naming_the_parameter():
     opt = flr.optim.DPSGD(0.1, 1.0, 0.5, seed=0)
     grads = jax.grad(lambda m: jnp.mean(jax.vmap(loss_one, (None, 0, 0))(m, X, Y)))(new_model())
-    with pytest.raises(ValueError, match=r"gradient for 'b' has shape \(\), expected \(batch\)"):
+    with pytest.raises(ValueError, match=r"gradient for 'b' has shape \(\), expected \(batch"):
         opt(new_model(), grads)
-    with pytest.raises(ValueError, match=r"'w' has shape \(3,\), expected \(batch, 3\)"):
+    with pytest.raises(ValueError, match=r"'w' has shape \(3,\), expected \(batch"):
         opt(new_model(), {"w": grads["w"], "b": None})
-    with pytest.raises(ValueError, match="per-example gradients"):
+    with pytest.raises(ValueError, match="per-example gradient"):
         opt.minimize(lambda m: jnp.mean(jax.vmap(loss_one, (None, 0, 0))(m, X, Y)), new_model())
 
 
@@ -83,3 +83,17 @@ def test_clipping_and_noise_without_randomness():
     scale = np.minimum(1.0, 0.5 / norms)
     np.testing.assert_allclose(new["w"], model["w"] - (scale[:, None] * gw).mean(0), rtol=1e-5)
     np.testing.assert_allclose(new["b"], model["b"] - (scale * gb).mean(0), rtol=1e-5)
+
+
+def test_first_in_a_chain():
+    """In a Chain, the per-example gradients reach DPSGD first; what follows sees their mean."""
+    chain = flr.optim.Chain(flr.optim.DPSGD(1.0, 1.0, 0.5, seed=4), flr.optim.ClipByGlobalNorm(0.1))
+    tx = optax.chain(optax_dpsgd(1.0, 1.0, 0.5, seed=4), optax.clip_by_global_norm(0.1))
+    model = ref = new_model()
+    state = tx.init(ref)
+    for _ in range(3):
+        model = chain(model, per_example(model, X, Y))
+        updates, state = tx.update(per_example(ref, X, Y), state, ref)
+        ref = optax.apply_updates(ref, updates)
+    for key in ref:
+        np.testing.assert_allclose(model[key], ref[key], rtol=1e-5, atol=1e-6)

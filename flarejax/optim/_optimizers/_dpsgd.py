@@ -6,13 +6,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.tree_util import tree_unflatten
 
-from ..._core.init import building
-from ..._tree import flat_keys, is_no_grad, is_param
-from .._base import keep_type
 from .._checks import check_nonnegative, check_range
-from .._substep import substep
 from ._complex import sum_abs_sq
 from ._moments import Counted, new_counter
 from ._noisy_sgd import _as_key
@@ -47,9 +42,9 @@ class DPSGD(Counted):
         model = opt(model, per_example(model, xs, ys))  # grads: (B, *shape) each
 
     A gradient without that axis is a ``ValueError`` naming the parameter
-    (``opt.minimize``, whose gradient is already averaged, raises it too). Only
-    DPSGD's own step takes per-example gradients: a :class:`Chain` or
-    ``to_optax`` checks gradients against the parameters' shapes.
+    (``opt.minimize``, whose gradient is already averaged, raises it too). In a
+    :class:`Chain` it comes first (the members after it see the aggregated
+    gradient). :class:`PerExampleGlobalNormClip` is its clipping alone.
     The random state ``key`` is a JAX key, split at every step into the next
     key and one sample key per parameter (in the model's leaf order), exactly
     as optax does: the noise equals optax's for the same ``seed``. Equal to
@@ -101,52 +96,22 @@ class DPSGD(Counted):
         self.trace: dict[str, jax.Array] = {}
         self.t = new_counter()
 
-    def __call__(self, model: Any, grads: Any, *, wrt: Any = None, **extras: Any) -> Any:
-        """Step on per-example ``grads`` (a leading batch axis on every gradient).
+    def takes_per_example_grads(self) -> bool:
+        """True: every gradient has a leading batch axis, one slice per example."""
+        return True
 
-        The model's parameters are its inexact array leaves; ``None`` gradients
-        leave a parameter alone (and out of the per-example norms).
-        """
-        if wrt is not None:
-            raise TypeError(
-                "DPSGD does not take wrt=: give None gradients to the parameters to leave alone"
-            )
-        keys, leaves, treedef = flat_keys(model)
-        g_keys, g_leaves, _ = flat_keys(grads)
-        by_key = dict(zip(g_keys, g_leaves))
-        params = {k: x for k, x in zip(keys, leaves) if is_param(x)}
-        per_example = {k: by_key[k] for k in params if not is_no_grad(by_key.get(k))}
-        # What the base __call__ records: the parameters' shapes, for checkpoints.
-        self._check_specs({k: params[k] for k in per_example})
-        updates = substep(self, per_example, {k: params[k] for k in per_example}, extras)
-        new = [
-            x if updates.get(k) is None else keep_type(x - updates[k], x)
-            for k, x in zip(keys, leaves)
-        ]
-        return tree_unflatten(treedef, new)
-
-    def updates(
-        self, grads: dict[str, jax.Array], params: dict[str, jax.Array], extras: dict[str, Any]
-    ) -> dict[str, jax.Array | None]:
-        """The updates for per-example ``grads`` (flat dicts), by key: aggregate, then the hooks."""
-        from ..._core.step import hook_updates
-
-        return hook_updates(self, self._aggregate(grads, params), params, extras)
-
-    def _aggregate(
-        self, grads: dict[str, jax.Array], params: dict[str, jax.Array]
+    def call_model(
+        self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **_: Any
     ) -> dict[str, jax.Array]:
         """Clip each example's gradient to ``l2_norm_clip``, sum, add noise, divide by B."""
+        grads = super().call_model(grads)
         if not grads:
             return grads
         # One noise key per parameter in the model's leaf order (that of params), as optax.
-        grads = {key: grads[key] for key in params if key in grads}
-        if building():
-            # opt.init steps on zeros shaped like the parameters: a batch of one.
-            grads = {k: g[None] if g.shape == params[k].shape else g for k, g in grads.items()}
+        order = [key for key in params if key in grads]
         sizes = set()
-        for key, g in grads.items():
-            p = params[key]
+        for key in order:
+            g, p = grads[key], params[key]
             if g.ndim != p.ndim + 1 or tuple(g.shape[1:]) != tuple(p.shape):
                 expected = "(batch" + "".join(f", {d}" for d in p.shape) + ")"
                 raise ValueError(
@@ -159,17 +124,17 @@ class DPSGD(Counted):
         if len(sizes) != 1:
             raise ValueError(
                 f"DPSGD's per-example gradients must share one batch size, got sizes "
-                f"{sorted(sizes)} (leading axes of {list(grads)})"
+                f"{sorted(sizes)} (leading axes of {order})"
             )
         batch = sizes.pop()
-        norms = jnp.sqrt(sum(jax.vmap(sum_abs_sq)(g) for g in grads.values()))
+        norms = jnp.sqrt(sum(jax.vmap(sum_abs_sq)(grads[key]) for key in order))
         # An all-zero example has a NaN ratio: it is kept as it is (multiplier 1), as optax.
         multipliers = jnp.nan_to_num(jnp.minimum(self.l2_norm_clip / norms, 1.0), nan=1.0)
         std = self.l2_norm_clip * self.noise_multiplier
-        self.key, *sample_keys = jax.random.split(self.key, len(grads) + 1)
+        self.key, *sample_keys = jax.random.split(self.key, len(order) + 1)
         out = {}
-        for (key, g), k in zip(grads.items(), sample_keys):
-            clipped = jnp.tensordot(multipliers, g, axes=1)
+        for key, k in zip(order, sample_keys):
+            clipped = jnp.tensordot(multipliers, grads[key], axes=1)
             noise = jax.random.normal(k, clipped.shape, clipped.dtype)
             out[key] = (clipped + std * noise) / batch
         return out
