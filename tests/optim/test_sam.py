@@ -22,7 +22,7 @@ def new_model():
 
 def paper_sam(opaque_mode):
     """SAM as the paper (and optax's docs) has it: a normalized SGD step up."""
-    up = flr.optim.from_optax(optax.chain(optax.contrib.normalize(), optax.sgd(RHO)))
+    up = flr.optim.Chain(flr.optim.NormalizeByUpdateNorm(eps=0.0), flr.optim.SGD(RHO))
     return flr.optim.SAM(flr.optim.SGD(LR), up, opaque_mode=opaque_mode)
 
 

@@ -85,12 +85,12 @@ class SAM(Optimizer):
 
     (with :math:`k > 2`, :math:`k - 1` adversarial steps climb from
     :math:`\tilde\theta` before the outer step). The paper's SAM takes a
-    normalized SGD step up, as optax's docs do:
+    normalized SGD step up (optax's docs: ``optax.chain(optax.contrib.normalize(),
+    optax.sgd(rho))``):
 
     .. code-block:: python
 
-        import optax
-        up = flr.optim.from_optax(optax.chain(optax.contrib.normalize(), optax.sgd(0.05)))
+        up = flr.optim.Chain(flr.optim.NormalizeByUpdateNorm(eps=0.0), flr.optim.SGD(0.05))
         opt = flr.optim.SAM(flr.optim.SGD(0.01), up, opaque_mode=True)
 
     **Both gradients in one call** (``opaque_mode=True``): ``opt.minimize``

@@ -112,6 +112,13 @@ def entries() -> dict[str, Any]:
     import jax
     from optax.contrib._sophia import hutchinson_estimator_diag_hessian as hutchinson
 
+    def paper_up() -> Any:
+        """SAM's step up in the paper: normalized SGD."""
+        return O.Chain(O.NormalizeByUpdateNorm(eps=0.0), O.SGD(0.05))
+
+    def optax_up() -> Any:
+        return optax.chain(optax.contrib.normalize(), optax.sgd(0.05))
+
     def V(build: Any, **kwargs: Any) -> Any:
         """A variant on the nested model only (matrices, vectors and a scalar): cheap."""
         return Variant(build, models=("nested",), **kwargs)
@@ -140,17 +147,15 @@ def entries() -> dict[str, Any]:
             # Nesterov's momentum: tests/optim/test_dpsgd.py (a variant here costs 9 s).
         ),
         "SAM": Entry(
-            # Opaque mode: one call, both gradients (loss_fn= from the kit's extras).
-            # The step up is plain SGD: optax.contrib.normalize through from_optax
-            # rounds p - (p + u) differently from -u, which Adam then amplifies.
-            make=lambda: O.SAM(O.Adam(0.05), O.SGD(0.05), opaque_mode=True),
+            # Opaque mode: one call, both gradients (loss_fn= from the kit's extras),
+            # with the paper's normalized step up.
+            make=lambda: O.SAM(O.Adam(0.05), paper_up(), opaque_mode=True),
             example="SAM(SGD(1e-3), SGD(0.05))",
             reference=lambda: _extra_arg_reference(
-                optax.contrib.sam(f32(optax.adam, 0.05), optax.sgd(0.05), opaque_mode=True),
-                "grad_fn",
+                optax.contrib.sam(f32(optax.adam, 0.05), optax_up(), opaque_mode=True), "grad_fn"
             ),
             complex=lambda: _extra_arg_reference(
-                optax.contrib.sam(optax.adam(0.05), optax.sgd(0.05), opaque_mode=True), "grad_fn"
+                optax.contrib.sam(optax.adam(0.05), optax_up(), opaque_mode=True), "grad_fn"
             ),
             options={"extras": linesearch_extras},
             variants={
