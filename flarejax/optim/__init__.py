@@ -21,13 +21,16 @@ from ._optimizers._cocob import COCOB
 from ._optimizers._dadapt_adamw import DAdaptAdamW
 from ._optimizers._dog import DoG
 from ._optimizers._dowg import DoWG
+from ._optimizers._dpsgd import DPSGD
 from ._optimizers._fromage import Fromage
+from ._optimizers._galore import GaLore
 from ._optimizers._lamb import LAMB
 from ._optimizers._lars import LARS
 from ._optimizers._lbfgs import LBFGS
 from ._optimizers._lion import Lion
 from ._optimizers._madgrad import MADGRAD
 from ._optimizers._mars import MARS
+from ._optimizers._momo import MoMo, MoMoAdam
 from ._optimizers._muon import Muon
 from ._optimizers._nadam import NAdam
 from ._optimizers._nadamw import NAdamW
@@ -50,6 +53,7 @@ from ._optimizers._signum import Signum
 from ._optimizers._simplified_ademamix import SimplifiedAdEMAMix
 from ._optimizers._sm3 import SM3
 from ._optimizers._soap import SOAP
+from ._optimizers._sophia import Sophia
 from ._optimizers._yogi import Yogi
 from ._transforms._agc import AdaptiveGradClip
 from ._transforms._apply_every import ApplyEvery
@@ -74,10 +78,12 @@ from ._wrappers._ema import EMA
 from ._wrappers._lookahead import Lookahead
 from ._wrappers._mask import Freeze, Masked
 from ._wrappers._master import MasterWeights
+from ._wrappers._mechanic import Mechanic
 from ._wrappers._microbatch import microbatch
 from ._wrappers._multi_steps import MultiSteps
 from ._wrappers._partition import Partition
 from ._wrappers._plateau import ReduceLROnPlateau
+from ._wrappers._sam import SAM
 from ._wrappers._skip import SkipLargeUpdates, SkipNonFinite
 from ._wrappers._stochastic_rounding import StochasticRounding
 from ._wrappers._target import IncrementalUpdate, PeriodicUpdate
@@ -87,12 +93,14 @@ __all__ = [
     "ADOPT",
     "ASGD",
     "COCOB",
+    "DPSGD",
     "EMA",
     "LAMB",
     "LARS",
     "LBFGS",
     "MADGRAD",
     "MARS",
+    "SAM",
     "SGD",
     "SM3",
     "SOAP",
@@ -127,6 +135,7 @@ __all__ = [
     "DoWG",
     "Freeze",
     "Fromage",
+    "GaLore",
     "IncrementalUpdate",
     "KeepParamsNonnegative",
     "Lion",
@@ -134,6 +143,9 @@ __all__ = [
     "Masked",
     "MasterWeights",
     "MeasureWithEMA",
+    "Mechanic",
+    "MoMo",
+    "MoMoAdam",
     "Monitor",
     "MultiSteps",
     "Muon",
@@ -171,6 +183,7 @@ __all__ = [
     "SkipLargeUpdates",
     "SkipNonFinite",
     "Snapshot",
+    "Sophia",
     "StochasticRounding",
     "Yogi",
     "ZeroNans",

@@ -1,0 +1,267 @@
+"""MoMo and MoMo-Adam: momentum with a Polyak-type step size built from the loss."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .._checks import check_nonnegative, check_range
+from ._complex import reject_complex
+from ._moments import AdaptiveMoments, Counted, new_counter
+
+__all__ = ["MoMo", "MoMoAdam"]
+
+_NO_LOSS = (
+    "{name} needs the loss value: call opt(model, grads, loss=loss) "
+    "or opt.minimize(loss_fn, model, ...)"
+)
+
+
+def _vdot(a: dict[str, jax.Array], b: dict[str, jax.Array]) -> jax.Array:
+    """:math:`\\sum_k \\langle a_k, b_k \\rangle` over the keys, at full precision, as optax."""
+    total: Any = 0
+    for key in a:
+        total = total + jnp.vdot(a[key], b[key], precision=lax.Precision.HIGHEST)
+    return jnp.asarray(total)
+
+
+def _check_lower_bound(value: Any) -> None:
+    # A lower bound of the loss may be any real number, but it must be one.
+    check_range("lower_bound", value, -math.inf, math.inf, lo_open=True)
+
+
+class _MoMoBase(Counted):
+    """The scalar state and the Polyak step both variants share."""
+
+    barf: jax.Array
+    gamma: jax.Array
+    lb: jax.Array
+
+    def _init_scalars(self, lower_bound: Any, weight_decay: Any, adapt_lower_bound: bool) -> None:
+        _check_lower_bound(lower_bound)
+        check_nonnegative("weight_decay", weight_decay)
+        self.lower_bound = lower_bound
+        self.weight_decay = weight_decay
+        self.adapt_lower_bound = adapt_lower_bound
+        # The model's average loss, its average <g, theta>, and the current bound.
+        self.barf = jnp.zeros((), jnp.float32)
+        self.gamma = jnp.zeros((), jnp.float32)
+        self.lb = jnp.asarray(lower_bound, jnp.float32)
+        self.t = new_counter()
+
+    def _loss(self, loss: Any, params: dict[str, jax.Array]) -> jax.Array:
+        for key, p in params.items():
+            reject_complex(self, key, p, "its step size is a real inner product")
+        if loss is None:
+            raise TypeError(_NO_LOSS.format(name=type(self).__name__))
+        return jnp.asarray(loss, self.barf.dtype)
+
+
+class MoMo(_MoMoBase):
+    r"""MoMo: SGD with momentum and a Polyak-type step size from a model of the loss.
+
+    With :math:`\beta_1 = 0` at the first step (the averages start at the first
+    values) and :math:`\beta_t = \beta` after it, the loss :math:`f_t`, and
+    :math:`\mu = 1 + \eta\lambda`:
+
+    .. math::
+
+        \bar f_t &= \beta_t \bar f_{t-1} + (1 - \beta_t)\, f_t \\
+        d_t &= \beta_t d_{t-1} + (1 - \beta_t)\, g_t \\
+        \gamma_t &= \beta_t \gamma_{t-1} + (1 - \beta_t)\, \langle g_t, \theta_{t-1} \rangle \\
+        \tau_t &= \min\Big(\eta,\ \frac{\max\big(\mu\,(\bar f_t - f^\star - \gamma_t)
+            + \langle d_t, \theta_{t-1}\rangle,\ 0\big)}{\lVert d_t \rVert^2}\Big)
+            \quad (0 \text{ when } \lVert d_t \rVert^2 \le \text{machine epsilon}) \\
+        \theta_t &= \theta_{t-1} - \frac{\eta\lambda}{\mu}\, \theta_{t-1} - \tau_t\, d_t
+
+    The inner products and the norm are over all parameters together. The loss
+    :math:`f_t` is the ``loss=`` extra (``opt(model, grads, loss=loss)``, or
+    ``opt.minimize``), which optax takes as ``value=``. With
+    ``adapt_lower_bound=True`` the bound :math:`f^\star` (``lb``) is
+    estimated on the fly, never below ``lower_bound``. Equal to
+    ``optax.contrib.momo``; torch.optim has no MoMo. Complex parameters raise a
+    ``TypeError`` (the step size needs a real inner product; optax's is complex).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        :math:`\eta`, the largest step size (large: the adaptive term decides),
+        or a function of the step count.
+    beta : float
+        :math:`\beta`, the momentum of the averages.
+    lower_bound : float
+        :math:`f^\star`, a lower bound of the loss (0 for most losses).
+    weight_decay : float
+        :math:`\lambda`.
+    adapt_lower_bound : bool
+        Estimate the lower bound during training (when no good guess exists).
+
+    References
+    ----------
+    Schaipp, Ohana, Eickenberg, Defazio & Gower, "MoMo: Momentum Models for
+    Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 1.0,
+        beta: float = 0.9,
+        lower_bound: float = 0.0,
+        weight_decay: float = 0.0,
+        adapt_lower_bound: bool = False,
+    ) -> None:
+        check_nonnegative("learning_rate", learning_rate)
+        check_range("beta", beta, 0, 1)
+        self.learning_rate = learning_rate
+        self.beta = beta
+        self.d: dict[str, jax.Array] = {}
+        self._init_scalars(lower_bound, weight_decay, adapt_lower_bound)
+
+    def call_model(
+        self,
+        grads: dict[str, jax.Array],
+        *,
+        params: dict[str, jax.Array],
+        loss: Any = None,
+        **_: Any,
+    ) -> dict[str, jax.Array]:
+        loss = self._loss(loss, params)
+        grads = super().call_model(grads)
+        # The averages start at the first values: no momentum on the first step.
+        bt = jnp.where(self.t == 1, 0.0, self.beta)
+        self.barf = bt * self.barf + (1 - bt) * loss
+        for key, g in grads.items():
+            if key not in self.d:
+                self.d[key] = jnp.zeros_like(g)
+            self.d[key] = (bt * self.d[key] + (1 - bt) * g).astype(g.dtype)
+        self.gamma = bt * self.gamma + (1 - bt) * _vdot(grads, params)
+        d = {key: self.d[key] for key in grads}
+        d_sq = _vdot(d, d)
+        iprod = _vdot(d, params)
+        alpha = self.current(self.learning_rate)
+        mu = 1 + alpha * self.weight_decay
+        lb = self.lb
+        if self.adapt_lower_bound:
+            cap = mu * (self.barf - self.gamma) + iprod
+            lb = jnp.where(cap < mu * self.lb, jnp.maximum(cap / (2 * mu), self.lower_bound), lb)
+        t1 = jnp.maximum(mu * (self.barf - lb - self.gamma) + iprod, 0.0) / d_sq
+        t1 = jnp.where(d_sq <= jnp.finfo(float).eps, 0.0, t1)
+        tau = jnp.minimum(alpha, t1)
+        if self.adapt_lower_bound:
+            new_lb = (self.barf + iprod - self.gamma) - 0.5 * tau * d_sq
+            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
+        shrink = alpha * self.weight_decay / mu
+        # The step size is global, so the whole update is made here.
+        return {key: shrink * params[key] + tau * d[key] for key in grads}
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        return grad
+
+
+class MoMoAdam(_MoMoBase, AdaptiveMoments):
+    r"""MoMo-Adam: Adam(W) with a Polyak-type step size from a model of the loss.
+
+    With :math:`\mu = 1 + \eta\lambda`, the bias corrections
+    :math:`c_1 = 1 - \beta_1^t`, :math:`c_2 = 1 - \beta_2^t` and the loss
+    :math:`f_t`:
+
+    .. math::
+
+        \bar f_t &= \beta_1 \bar f_{t-1} + (1 - \beta_1)\, f_t \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        D_t &= \varepsilon + \sqrt{v_t / c_2}, \qquad
+        \gamma_t = \beta_1 \gamma_{t-1} + (1 - \beta_1)\, \langle g_t, \theta_{t-1} \rangle \\
+        \tau_t &= \min\Big(\frac{\eta}{c_1},\ \frac{\max\big(\mu\,(\bar f_t - c_1 f^\star
+            - \gamma_t) + \langle m_t, \theta_{t-1}\rangle,\ 0\big)}
+            {\langle m_t, m_t / D_t \rangle}\Big) \\
+        \theta_t &= \theta_{t-1} - \frac{\eta\lambda}{\mu}\, \theta_{t-1}
+            - \tau_t\, m_t / D_t
+
+    (:math:`\tau_t = 0` when the denominator is below machine epsilon). The
+    loss is the ``loss=`` extra, as for :class:`MoMo`. Equal to
+    ``optax.contrib.momo_adam``; torch.optim has no MoMo. Complex parameters
+    raise a ``TypeError``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        :math:`\eta`, the largest step size, or a function of the step count.
+    b1, b2 : float
+        Decay rates :math:`\beta_1, \beta_2` of the first and second moments.
+    eps : float
+        :math:`\varepsilon`, added to the preconditioner.
+    lower_bound : float
+        :math:`f^\star`, a lower bound of the loss.
+    weight_decay : float
+        :math:`\lambda`, decoupled as in AdamW.
+    adapt_lower_bound : bool
+        Estimate the lower bound during training.
+
+    References
+    ----------
+    Schaipp, Ohana, Eickenberg, Defazio & Gower, "MoMo: Momentum Models for
+    Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-2,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        lower_bound: float = 0.0,
+        weight_decay: float = 0.0,
+        adapt_lower_bound: bool = False,
+    ) -> None:
+        AdaptiveMoments.__init__(self, learning_rate, b1, b2, eps)
+        self._init_scalars(lower_bound, weight_decay, adapt_lower_bound)
+
+    def call_model(
+        self,
+        grads: dict[str, jax.Array],
+        *,
+        params: dict[str, jax.Array],
+        loss: Any = None,
+        **_: Any,
+    ) -> dict[str, jax.Array]:
+        loss = self._loss(loss, params)
+        grads = super().call_model(grads)
+        b1, b2 = self.b1, self.b2
+        self.barf = b1 * self.barf + (1 - b1) * loss
+        bc2 = 1 - b2**self.t
+        precond = {}
+        for key, g in grads.items():
+            self._build(key, g)
+            self.m[key] = (b1 * self.m[key] + (1 - b1) * g).astype(self.m[key].dtype)
+            self.v[key] = (b2 * self.v[key] + (1 - b2) * g * g).astype(self.v[key].dtype)
+            precond[key] = self.eps + jnp.sqrt(self.v[key] / bc2)
+        m = {key: self.m[key] for key in grads}
+        weighted = {key: m[key] / precond[key] for key in grads}
+        m_norm = _vdot(m, weighted)
+        self.gamma = b1 * self.gamma + (1 - b1) * _vdot(grads, params)
+        iprod = _vdot(m, params)
+        alpha = self.current(self.learning_rate)
+        bc1 = 1 - b1**self.t
+        mu = 1 + alpha * self.weight_decay
+        lb = self.lb
+        if self.adapt_lower_bound:
+            cap = mu * (self.barf - self.gamma) + iprod
+            lb = jnp.where(
+                cap < mu * bc1 * self.lb, jnp.maximum(cap / (2 * bc1 * mu), self.lower_bound), lb
+            )
+        t1 = jnp.maximum(mu * (self.barf - bc1 * lb - self.gamma) + iprod, 0.0) / m_norm
+        t1 = jnp.where(m_norm <= jnp.finfo(float).eps, 0.0, t1)
+        tau = jnp.minimum(alpha / bc1, t1)
+        if self.adapt_lower_bound:
+            new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * m_norm) / bc1
+            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
+        shrink = alpha * self.weight_decay / mu
+        return {key: shrink * params[key] + tau * weighted[key] for key in grads}
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        return grad
