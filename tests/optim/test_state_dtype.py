@@ -16,6 +16,7 @@ import optax
 import pytest
 
 import flarejax as flr
+from flarejax._core.step import steps_through_call
 from flarejax.testing._registry import registry
 
 O = flr.optim
@@ -73,7 +74,20 @@ def test_second_moment_decays_only_in_float32_state():
 
 # Arguments giving a momentum to the classes whose catalogue example has none
 # (and an emitted sum within the test's two steps to ApplyEvery).
-_WITH_STATE = {"SGD": {"momentum": 0.9}, "RMSProp": {"momentum": 0.9}, "ApplyEvery": {"k": 2}}
+_WITH_STATE = {
+    "SGD": {"momentum": 0.9},
+    "RMSProp": {"momentum": 0.9},
+    "DPSGD": {"momentum": 0.9},
+    "ApplyEvery": {"k": 2},
+}
+# The extras a step needs: the loss, or the loss as a function of the flat parameters.
+_EXTRAS = {
+    "MoMo": {"loss": 1.5},
+    "MoMoAdam": {"loss": 1.5},
+    "Sophia": {"value_fn": lambda p: sum(jnp.sum(x**4) for x in p.values())},
+}
+# Per-example gradients: a leading batch axis of two.
+_PER_EXAMPLE = {"DPSGD"}
 WITH_STATE_DTYPE = sorted(
     name
     for name in O.__all__
@@ -89,7 +103,8 @@ def test_every_builtin_with_moments_takes_state_dtype():
         "Adagrad", "Adafactor", "Lion", "Signum", "LARS", "AdEMAMix", "MADGRAD",
         "Prodigy", "SM3", "Adadelta", "Muon", "Rprop", "OptimisticGD", "ScheduleFreeAdamW",
         "ACProp", "SimplifiedAdEMAMix", "OptimisticAdam", "MARS", "DAdaptAdamW", "COCOB",
-        "DoG", "DoWG", "ASGD", "PSGDKron", "ApplyEvery",
+        "DoG", "DoWG", "ASGD", "PSGDKron", "ApplyEvery", "MoMo", "MoMoAdam", "Sophia",
+        "DPSGD", "GaLore",
         # Wrappers: their own copy of the parameters only.
         "EMA", "Lookahead", "AveragedModel", "IncrementalUpdate",
     }  # fmt: skip
@@ -108,16 +123,30 @@ def test_state_dtype_float32_on_bfloat16(name):
         "k": jnp.asarray(r.normal(size=(4, 3)), jnp.bfloat16),
         "b": jnp.asarray(r.normal(size=(3,)), jnp.bfloat16),
     }
+    extras = _EXTRAS.get(name, {})
+    batch = (2,) if name in _PER_EXAMPLE else ()
     for step in range(2):
-        grads = {k: jnp.asarray(r.normal(size=p.shape), jnp.bfloat16) for k, p in params.items()}
-        up = mixed.updates(grads, params, {})
+        grads = {
+            k: jnp.asarray(r.normal(size=batch + p.shape), jnp.bfloat16) for k, p in params.items()
+        }
+        up = mixed.updates(grads, params, dict(extras))
         ref = wide.updates(
             {k: g.astype(jnp.float32) for k, g in grads.items()},
             {k: p.astype(jnp.float32) for k, p in params.items()},
-            {},
+            dict(extras),
         )
         for k in params:
             assert up[k].dtype == BF16, (k, step)
+            if steps_through_call(mixed):
+                # Its update is the step taken, p - round(p - u): compare the new
+                # parameters, to one unit in the last place (two roundings).
+                np.testing.assert_allclose(
+                    (params[k] - up[k]).astype(jnp.float32),
+                    (params[k].astype(jnp.float32) - ref[k]).astype(BF16).astype(jnp.float32),
+                    rtol=2 * BF16_RTOL,
+                    err_msg=k,
+                )
+                continue
             np.testing.assert_allclose(
                 up[k].astype(jnp.float32), ref[k], rtol=BF16_RTOL, atol=1e-6, err_msg=k
             )

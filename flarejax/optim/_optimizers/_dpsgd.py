@@ -10,12 +10,13 @@ import jax.numpy as jnp
 from .._checks import check_nonnegative, check_range
 from ._complex import sum_abs_sq
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 from ._noisy_sgd import _as_key
 
 __all__ = ["DPSGD"]
 
 
-class DPSGD(Counted):
+class DPSGD(Counted, StateDtype):
     r"""DP-SGD: per-example gradients clipped to a norm, summed, noised, averaged; then SGD.
 
     With :math:`B` per-example gradients :math:`g_t^{(b)}` (each over all
@@ -66,6 +67,11 @@ class DPSGD(Counted):
         :math:`\beta`; ``None`` for plain SGD.
     nesterov : bool
         Nesterov's momentum.
+    state_dtype : dtype, optional
+        The dtype of the momentum and of the step's arithmetic, clipping and
+        noise included (default: the gradients'); the update is cast once to
+        the parameter's dtype, e.g. ``jnp.float32`` for bfloat16 parameters.
+        See the mixed precision guide.
 
     References
     ----------
@@ -81,6 +87,8 @@ class DPSGD(Counted):
         seed: int | jax.Array,
         momentum: float | None = None,
         nesterov: bool = False,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("l2_norm_clip", l2_norm_clip)
@@ -94,6 +102,7 @@ class DPSGD(Counted):
         self.nesterov = nesterov
         self.key = _as_key(seed)
         self.trace: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def takes_per_example_grads(self) -> bool:

@@ -16,6 +16,7 @@ from .._substep import substep
 from ._complex import reject_complex
 from ._decay import DecoupledDecay
 from ._moments import Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["GaLore"]
 
@@ -63,7 +64,7 @@ class _Matrix:
         return x.reshape(self.transposed_shape).transpose(self.inverse)
 
 
-class GaLore(Counted, DecoupledDecay):
+class GaLore(Counted, DecoupledDecay, StateDtype):
     r"""GaLore: steps a base optimizer on low-rank projections of the matrices' gradients.
 
     For a matrix parameter (shape :math:`m \times n`) with gradient :math:`G_t`
@@ -115,6 +116,12 @@ class GaLore(Counted, DecoupledDecay):
         a pair ``(reduction_axis, output_axis)``) applies to every parameter
         with two axes or more; a function of the parameter's dotted key returns
         one of those, or ``None`` to leave the parameter unprojected.
+    state_dtype : dtype, optional
+        The dtype of the projectors and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. The base optimizer steps on
+        the projected gradients in this dtype, so its state is in it too. See
+        the mixed precision guide.
 
     References
     ----------
@@ -132,6 +139,8 @@ class GaLore(Counted, DecoupledDecay):
         weight_decay: float = 0.0,
         mask: Pattern | None = None,
         weight_dimension_numbers: Any = None,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_nonnegative("scale", scale)
@@ -153,6 +162,7 @@ class GaLore(Counted, DecoupledDecay):
         else:
             self.weight_dimension_numbers = _as_axes(weight_dimension_numbers)
         self.projector: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self.t = new_counter()
 
     def _matrix(self, key: str, param: jax.Array) -> _Matrix | None:

@@ -12,6 +12,7 @@ from jax import lax
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
 from ._moments import AdaptiveMoments, Counted, new_counter
+from ._mu_dtype import StateDtype
 
 __all__ = ["MoMo", "MoMoAdam"]
 
@@ -61,7 +62,7 @@ class _MoMoBase(Counted):
         return jnp.asarray(loss, self.barf.dtype)
 
 
-class MoMo(_MoMoBase):
+class MoMo(_MoMoBase, StateDtype):
     r"""MoMo: SGD with momentum and a Polyak-type step size from a model of the loss.
 
     With :math:`\beta_1 = 0` at the first step (the averages start at the first
@@ -99,6 +100,11 @@ class MoMo(_MoMoBase):
         :math:`\lambda`.
     adapt_lower_bound : bool
         Estimate the lower bound during training (when no good guess exists).
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. The loss
+        averages and the bound are float32 whatever it is. See the mixed precision guide.
 
     References
     ----------
@@ -113,12 +119,15 @@ class MoMo(_MoMoBase):
         lower_bound: float = 0.0,
         weight_decay: float = 0.0,
         adapt_lower_bound: bool = False,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("learning_rate", learning_rate)
         check_range("beta", beta, 0, 1)
         self.learning_rate = learning_rate
         self.beta = beta
         self.d: dict[str, jax.Array] = {}
+        self.init_state_dtype(state_dtype)
         self._init_scalars(lower_bound, weight_decay, adapt_lower_bound)
 
     def call_model(
@@ -201,6 +210,11 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
         :math:`\lambda`, decoupled as in AdamW.
     adapt_lower_bound : bool
         Estimate the lower bound during training.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. The loss
+        averages and the bound are float32 whatever it is. See the mixed precision guide.
 
     References
     ----------
@@ -217,8 +231,10 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
         lower_bound: float = 0.0,
         weight_decay: float = 0.0,
         adapt_lower_bound: bool = False,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        AdaptiveMoments.__init__(self, learning_rate, b1, b2, eps)
+        AdaptiveMoments.__init__(self, learning_rate, b1, b2, eps, state_dtype=state_dtype)
         self._init_scalars(lower_bound, weight_decay, adapt_lower_bound)
 
     def call_model(

@@ -87,6 +87,12 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         ``jax.random.PRNGKey(0)``.
     mu_dtype : dtype, optional
         The dtype of :math:`m`.
+    state_dtype : dtype, optional
+        The dtype of all state and of the step's arithmetic (default: the
+        gradient's); the update is cast once to the parameter's dtype, e.g.
+        ``jnp.float32`` for bfloat16 parameters. The Hessian estimate then
+        differentiates the loss at the parameters cast to it. ``mu_dtype``,
+        when given, still sets :math:`m`'s. See the mixed precision guide.
     verbose : bool
         Print the fraction of unclipped elements (the "win rate") every
         ``print_win_rate_every_n_steps`` steps.
@@ -117,8 +123,10 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         mu_dtype: Any = None,
         verbose: bool = False,
         print_win_rate_every_n_steps: int = 0,
+        *,
+        state_dtype: Any = None,
     ) -> None:
-        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype)
+        super().__init__(learning_rate, b1, b2, eps, mu_dtype=mu_dtype, state_dtype=state_dtype)
         self.init_decay(weight_decay, weight_decay_mask, False)
         check_nonnegative("gamma", gamma)
         if clip_threshold is not None:
@@ -208,6 +216,10 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
                 "opt(model, grads, loss_fn=loss_fn) (optax's obj_fn= works too), with "
                 "loss_fn(model) -> loss, or opt.minimize(loss_fn, model, ...)"
             )
+        # Sophia steps through its own __call__, which StateDtype.updates does not wrap:
+        # the hooks cast to state_dtype themselves (the update back in call_param).
+        grads = {k: g.astype(self.compute_dtype(g) or g.dtype) for k, g in grads.items()}
+        params = {k: p.astype(self.compute_dtype(p) or p.dtype) for k, p in params.items()}
         count = self.t
         grads = super().call_model(grads)
         updates = {}
@@ -249,7 +261,8 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         return updates
 
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        return self.current(self.learning_rate) * self.decay(key, grad, param)
+        update = self.current(self.learning_rate) * self.decay(key, grad, param.astype(grad.dtype))
+        return update.astype(param.dtype)
 
 
 def _zero_loss(model: Any) -> jax.Array:
