@@ -104,7 +104,7 @@ def test_every_builtin_with_moments_takes_state_dtype():
         "Prodigy", "SM3", "Adadelta", "Muon", "Rprop", "OptimisticGD", "ScheduleFreeAdamW",
         "ACProp", "SimplifiedAdEMAMix", "OptimisticAdam", "MARS", "DAdaptAdamW", "COCOB",
         "DoG", "DoWG", "ASGD", "PSGDKron", "ApplyEvery", "MoMo", "MoMoAdam", "Sophia",
-        "DPSGD", "GaLore",
+        "DPSGD", "GaLore", "Mechanic",
         # Wrappers: their own copy of the parameters only.
         "EMA", "Lookahead", "AveragedModel", "IncrementalUpdate",
     }  # fmt: skip

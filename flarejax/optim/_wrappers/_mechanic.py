@@ -12,6 +12,7 @@ from .._base import Optimizer
 from .._checks import check_nonnegative, check_positive
 from .._optimizers._complex import reject_complex
 from .._optimizers._moments import Counted, new_counter
+from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 
 __all__ = ["Mechanic"]
@@ -72,6 +73,12 @@ class Mechanic(Counted):
         :math:`s_{init}`, the initial total scale (split over the :math:`n` scales).
     num_betas : int
         :math:`n`, the number of decays :math:`0.9, 0.99, \dots`.
+    state_dtype : dtype, optional
+        The dtype of :math:`\theta_0` and of Mechanic's arithmetic on the
+        gradients, parameters and updates (default: the parameter's), e.g.
+        ``jnp.float32`` for bfloat16 parameters; the update is cast once to
+        the parameter's dtype. The scales are float32 whatever it is, and the
+        wrapped optimizer's state has its own ``state_dtype``.
 
     References
     ----------
@@ -86,6 +93,8 @@ class Mechanic(Counted):
         eps: float = 1e-8,
         s_init: float = 1e-6,
         num_betas: int = 6,
+        *,
+        state_dtype: Any = None,
     ) -> None:
         check_nonnegative("weight_decay", weight_decay)
         check_nonnegative("eps", eps)
@@ -98,6 +107,7 @@ class Mechanic(Counted):
         self.s_init = s_init
         self.num_betas = num_betas
         self.x0: dict[str, jax.Array] = {}
+        self.state_dtype = as_mu_dtype(state_dtype, "state_dtype")
         self.r = jnp.zeros((num_betas,), jnp.float32)
         self.m = jnp.zeros((num_betas,), jnp.float32)
         self.v = jnp.zeros((num_betas,), jnp.float32)
@@ -112,8 +122,8 @@ class Mechanic(Counted):
         grads = super().call_model(grads)
         inner = substep(self.opt, grads, params, extras)
         keys = [key for key, u in inner.items() if u is not None]
-        g = {key: grads[key] for key in keys}
-        p = {key: params[key] for key in keys}
+        g = {key: self._wide(grads[key]) for key in keys}
+        p = {key: self._wide(params[key]) for key in keys}
         for key in keys:
             if key not in self.x0:
                 self.x0[key] = p[key]
@@ -136,9 +146,15 @@ class Mechanic(Counted):
         out: dict[str, jax.Array | None] = dict.fromkeys(grads)
         for key in keys:
             # The wrapped update extends the direction; the new parameters are x0 - scale * it.
-            delta = delta_prev[key] + inner[key]  # type: ignore[operator]  # not None here
-            out[key] = p[key] - (self.x0[key] - scale * delta)
+            delta = delta_prev[key] + self._wide(inner[key])  # type: ignore[arg-type]  # not None
+            update = p[key] - (self.x0[key] - scale * delta)
+            # With state_dtype, cast once, as StateDtype does (else as the arithmetic gave it).
+            out[key] = update.astype(params[key].dtype) if self.state_dtype else update
         return out
+
+    def _wide(self, x: jax.Array) -> jax.Array:
+        """``x`` in ``state_dtype`` (unchanged without one)."""
+        return x.astype(moment_dtype(self.state_dtype, x) or x.dtype)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
