@@ -148,9 +148,9 @@ def main() -> None:
         for name, make in optimizers.items():
             runs = {}
             for lr in GRID:
-                curve, final, train, args = run(make, lr, problem, args.steps)
+                curve, final, train, state = run(make, lr, problem, args.steps)
                 if np.all(np.isfinite(curve)):
-                    runs[lr] = (curve, final, train, args)
+                    runs[lr] = (curve, final, train, state)
             best = min(runs, key=lambda lr: runs[lr][0][-1])
             curve, final, train, train_args = runs[best]
             evaluate = problem[3]
