@@ -9,12 +9,14 @@ of docs/guides/second_order.rst.
 
     python benchmarks/second_order.py               # full run (a few minutes on 2 cores)
     python benchmarks/second_order.py --steps 20    # quickly
+    python benchmarks/second_order.py --table docs/performance/second_order.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -148,9 +150,9 @@ def main() -> None:
         for name, make in optimizers.items():
             runs = {}
             for lr in GRID:
-                curve, final, train, args = run(make, lr, problem, args.steps)
+                curve, final, train, state = run(make, lr, problem, args.steps)
                 if np.all(np.isfinite(curve)):
-                    runs[lr] = (curve, final, train, args)
+                    runs[lr] = (curve, final, train, state)
             best = min(runs, key=lambda lr: runs[lr][0][-1])
             curve, final, train, train_args = runs[best]
             evaluate = problem[3]
@@ -197,8 +199,13 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"   * - ``{name}``")
         for p in problems:
             row = results["problems"][p][name]
-            print(f"     - {row['best_lr']:g} / {row['final_loss']:.2e} / {row['ms_per_step']:.2f}")
+            acc = "" if row["test_accuracy"] is None else f" / {100 * row['test_accuracy']:.1f}%"
+            loss = f"{row['best_lr']:g} / {row['final_loss']:.2e}"
+            print(f"     - {loss} / {row['ms_per_step']:.2f}{acc}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--table":
+        print_table(json.loads(Path(sys.argv[2]).read_text()))
+    else:
+        main()
