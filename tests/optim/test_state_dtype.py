@@ -73,12 +73,14 @@ def test_second_moment_decays_only_in_float32_state():
 
 
 # Arguments giving a momentum to the classes whose catalogue example has none
-# (and an emitted sum within the test's two steps to ApplyEvery).
+# (and an emitted sum within the test's two steps to ApplyEvery, and cheaper steps).
 _WITH_STATE = {
     "SGD": {"momentum": 0.9},
     "RMSProp": {"momentum": 0.9},
     "DPSGD": {"momentum": 0.9},
     "ApplyEvery": {"k": 2},
+    # Diagonal factors: eager triangular fits cost seconds (the factors are precond_dtype's).
+    "PSGDKron": {"memory_save_mode": "all_diag"},
 }
 # The extras a step needs: the loss, or the loss as a function of the flat parameters.
 _EXTRAS = {
@@ -125,6 +127,18 @@ def test_state_dtype_float32_on_bfloat16(name):
     }
     extras = _EXTRAS.get(name, {})
     batch = (2,) if name in _PER_EXAMPLE else ()
+    _compare_steps(mixed, wide, params, extras, batch, r)
+    floating = [
+        x
+        for x in jax.tree.leaves(mixed)
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact)
+    ]
+    assert {x.dtype for x in floating if x.ndim > 0} == {F32}
+    assert BF16 not in {x.dtype for x in floating}
+
+
+def _compare_steps(mixed, wide, params, extras, batch, r):
+    """Two steps of ``mixed`` on bfloat16 values, of ``wide`` on their float32 upcasts."""
     for step in range(2):
         grads = {
             k: jnp.asarray(r.normal(size=batch + p.shape), jnp.bfloat16) for k, p in params.items()
@@ -151,13 +165,6 @@ def test_state_dtype_float32_on_bfloat16(name):
                 up[k].astype(jnp.float32), ref[k], rtol=BF16_RTOL, atol=1e-6, err_msg=k
             )
         params = {k: (params[k] - up[k]).astype(jnp.bfloat16) for k in params}
-    floating = [
-        x
-        for x in jax.tree.leaves(mixed)
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact)
-    ]
-    assert {x.dtype for x in floating if x.ndim > 0} == {F32}
-    assert BF16 not in {x.dtype for x in floating}
 
 
 def test_mu_dtype_takes_precedence_for_the_first_moment():
