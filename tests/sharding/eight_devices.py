@@ -179,21 +179,29 @@ for _layout, _name in FOLLOW:
 
 # Optimizers whose state has matrices per parameter axis (Shampoo's statistics,
 # SOAP's eigenbases): those of a sharded axis are sharded by rows the same way.
+# The last item: whether to run eager steps too (two compilations more).
 FACTORS = {
     "Shampoo": (
         lambda: O.Shampoo(1e-2, matrix_eps=1e-3, block_size=32, precondition_frequency=2),
         ("stats", "preconditioners"),
+        True,
     ),
     # Axes of 64 unrotated: the eigenbasis of a rank-deficient statistic is arbitrary
     # within its null space, and 8 devices would pick another one than 1 device.
-    "SOAP": (lambda: O.SOAP(1e-2, precondition_frequency=2, max_precond_dim=32), ("gg", "q")),
-    # Triangular factors of (64, 32) and (8, 64), diagonal ones (vectors) of (64,).
-    "PSGDKron": (lambda: O.PSGDKron(1e-2), ("Q",)),
+    "SOAP": (
+        lambda: O.SOAP(1e-2, precondition_frequency=2, max_precond_dim=32),
+        ("gg", "q"),
+        True,
+    ),
+    # Triangular factors of the axes of 8 and 32, diagonal ones (vectors) of those of
+    # 64, all sharded; fitted every step. Jitted steps only: the eager step places
+    # factors as for Shampoo and SOAP, and PSGDKron's compilations are slow.
+    "PSGDKron": (lambda: O.PSGDKron(1e-2, max_size_triangular=32), ("Q",), False),
 }
 
 
 def factors_follow(layout: str, name: str) -> str:
-    make, dicts = FACTORS[name]
+    make, dicts, eager = FACTORS[name]
     model = placed(numpy_model(), LAYOUTS[layout])
     opt = make()
     opt.init(model)
@@ -222,22 +230,25 @@ def factors_follow(layout: str, name: str) -> str:
         opt, model = STEP(opt, model, grads_of(model, i))
     assert STEP._cache_size() - before == 1, "the jitted step compiled more than once"
     check_factors(opt, "after jitted steps")
-    # The eager step ties each result to the array it replaces (shard_alike), which
-    # lets XLA shard a factor replicated over some mesh axis further, once: at most
-    # two compilations, then none.
-    before = _compile._run._cache_size()
-    for i in range(3, 5):
-        model = opt(model, grads_of(model, i))
-    eager = _compile._run._cache_size() - before
-    assert eager <= 2, f"the eager steps compiled {eager} times"
-    before = _compile._run._cache_size()
-    model = opt(model, grads_of(model, 5))
-    assert _compile._run._cache_size() == before, "the third eager step compiled again"
+    steps = 3
+    if eager:
+        # The eager step ties each result to the array it replaces (shard_alike), which
+        # lets XLA shard a factor replicated over some mesh axis further, once: at most
+        # two compilations, then none.
+        before = _compile._run._cache_size()
+        for i in range(3, 5):
+            model = opt(model, grads_of(model, i))
+        compiled = _compile._run._cache_size() - before
+        assert compiled <= 2, f"the eager steps compiled {compiled} times"
+        before = _compile._run._cache_size()
+        model = opt(model, grads_of(model, 5))
+        assert _compile._run._cache_size() == before, "the third eager step compiled again"
+        steps = 6
     # Inverse roots and eigenbases amplify the rounding of sharded reductions a little.
     one = make()
     one_model = jax.tree.map(jnp.asarray, numpy_model())
     one.init(one_model)  # built before the first step: its eager steps compile once
-    diff = close(model, train(one, one_model, steps=6), rtol=1e-4, atol=1e-5)
+    diff = close(model, train(one, one_model, steps=steps), rtol=1e-4, atol=1e-5)
     return f"{n} factors follow their axes; largest difference to 1 device {diff:.2g}"
 
 
