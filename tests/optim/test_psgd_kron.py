@@ -147,14 +147,19 @@ def test_factors_triangular_diagonal_and_scalar():
 
 
 def test_fits_on_a_deterministic_schedule():
+    from flarejax._core.eager import _run
+
     opt = O.PSGDKron(0.01, preconditioner_update_probability=1 / 3)
     opt.init(PARAMS)
     params, fitted = PARAMS, []
+    before_steps = _run._cache_size()
     for i in range(6):
         before = opt.Q["w"][0]
         params = opt(params, grads_fn(params, i))
         fitted.append(not np.array_equal(before, opt.Q["w"][0]))
     assert fitted == [False, False, True, False, False, True]
+    # One device: init leaves the factors as built, and the eager steps compile once.
+    assert _run._cache_size() - before_steps == 1
 
 
 def test_compiles_once_after_init_and_round_trips_its_state():

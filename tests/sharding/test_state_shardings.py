@@ -15,9 +15,12 @@ FOLLOW = [
     "follow[fsdp-AdamW]",
     "follow[tp-Lion]",
     "follow[tp-Adafactor]",
+    "follow[fsdp-MARS]",
+    "follow[tp-CautiousAdamW]",
     "follow_init_in_jit",
     "factors_follow[fsdp-Shampoo]",
     "factors_follow[tp-SOAP]",
+    "factors_follow[tp-PSGDKron]",
 ]
 OTHERS = ["follow_lazy", "same_numbers", "zero", "checkpoint", "bad_placement", "to_optax"]
 

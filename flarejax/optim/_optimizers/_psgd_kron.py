@@ -14,7 +14,8 @@ from .._checks import check_nonnegative, check_positive, check_range
 from .._patterns import Pattern
 from ._complex import abs_sq, reject_complex
 from ._decay import DecoupledDecay
-from ._moments import Counted, debias, ema, new_counter
+from ._factors import FactorPlacement
+from ._moments import debias, ema, new_counter
 from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
 __all__ = ["PSGDKron"]
@@ -29,7 +30,7 @@ def _anneal(n: jax.Array) -> jax.Array:
     return jnp.minimum(jnp.maximum(jnp.exp(-0.001 * (n - 500)), 0.03), 1.0)
 
 
-class PSGDKron(Counted, DecoupledDecay, StateDtype):
+class PSGDKron(FactorPlacement, DecoupledDecay, StateDtype):
     r"""PSGD with a Kronecker-factored preconditioner (Xi-Lin Li's "Kron").
 
     .. math::
@@ -103,7 +104,8 @@ class PSGDKron(Counted, DecoupledDecay, StateDtype):
     decouple_from_lr : bool
         Fully decoupled decay, as in :class:`AdamW`.
 
-    Complex parameters are not supported.
+    Complex parameters are not supported. ``init`` shards the factors of a
+    parameter axis sharded over mesh axes by rows over the same mesh axes.
 
     References
     ----------
@@ -174,6 +176,12 @@ class PSGDKron(Counted, DecoupledDecay, StateDtype):
         self.update_counter = jnp.zeros((), jnp.int32)
         self.init_state_dtype(state_dtype)
         self.t = new_counter()
+
+    factor_dicts = ("Q",)
+
+    def factor_axes(self, key: str, shape: tuple[int, ...]) -> list[int] | None:
+        """The parameter axis of each factor of ``key`` (``None``: a scalar's scalar)."""
+        return list(range(len(shape))) if shape else None
 
     # -- the step ---------------------------------------------------------------------
 

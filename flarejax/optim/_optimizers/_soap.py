@@ -11,8 +11,9 @@ import jax.numpy as jnp
 from ..._core.checks import check_steps
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
+from ._factors import FactorPlacement
 from ._moments import new_counter
-from ._shampoo import FactorPlacement, gram
+from ._shampoo import gram
 
 __all__ = ["SOAP", "merged_shape"]
 
