@@ -9,8 +9,8 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative, check_range
 from ._complex import sum_abs_sq
+from ._keys import as_key
 from ._moments import Counted, new_counter
-from ._noisy_sgd import _as_key
 
 __all__ = ["DPSGD"]
 
@@ -92,7 +92,7 @@ class DPSGD(Counted):
         self.noise_multiplier = noise_multiplier
         self.momentum = momentum
         self.nesterov = nesterov
-        self.key = _as_key(seed)
+        self.key = as_key(seed)
         self.trace: dict[str, jax.Array] = {}
         self.t = new_counter()
 

@@ -14,8 +14,8 @@ from .._loss_fn import minimize_with_loss_fn, of_params, one_of, zero_loss
 from .._patterns import Pattern
 from ._complex import reject_complex
 from ._decay import DecoupledDecay
+from ._keys import as_key
 from ._moments import AdaptiveMoments, debias, ema
-from ._noisy_sgd import _as_key
 
 __all__ = ["Sophia"]
 
@@ -135,7 +135,7 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         self.gamma = gamma
         self.clip_threshold = clip_threshold
         self.update_interval = update_interval
-        self.key = _as_key(jax.random.PRNGKey(0) if key is None else key)
+        self.key = as_key(jax.random.PRNGKey(0) if key is None else key)
         self.verbose = verbose
         self.print_win_rate_every_n_steps = print_win_rate_every_n_steps
 
