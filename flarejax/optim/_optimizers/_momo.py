@@ -40,6 +40,7 @@ class _MoMoBase(Counted):
     barf: jax.Array
     gamma: jax.Array
     lb: jax.Array
+    learning_rate: Any
 
     def _init_scalars(self, lower_bound: Any, weight_decay: Any, adapt_lower_bound: bool) -> None:
         _check_lower_bound(lower_bound)
@@ -59,6 +60,37 @@ class _MoMoBase(Counted):
         if loss is None:
             raise TypeError(_NO_LOSS.format(name=type(self).__name__))
         return jnp.asarray(loss, self.barf.dtype)
+
+    def _polyak_step(
+        self,
+        direction: dict[str, jax.Array],
+        norm_sq: jax.Array,
+        iprod: jax.Array,
+        params: dict[str, jax.Array],
+        bc1: Any,
+    ) -> dict[str, jax.Array]:
+        """The decay and the Polyak step along ``direction``, updating the lower bound.
+
+        ``norm_sq`` is the step's denominator, ``iprod`` the momentum's inner
+        product with the parameters, ``bc1`` the first moment's bias correction
+        (1 for MoMo, whose averages start at the first values).
+        """
+        alpha = self.current(self.learning_rate)
+        mu = 1 + alpha * self.weight_decay
+        lb = self.lb
+        if self.adapt_lower_bound:
+            cap = mu * (self.barf - self.gamma) + iprod
+            lb = jnp.where(
+                cap < mu * bc1 * self.lb, jnp.maximum(cap / (2 * bc1 * mu), self.lower_bound), lb
+            )
+        t1 = jnp.maximum(mu * (self.barf - bc1 * lb - self.gamma) + iprod, 0.0) / norm_sq
+        t1 = jnp.where(norm_sq <= jnp.finfo(float).eps, 0.0, t1)
+        tau = jnp.minimum(alpha / bc1, t1)
+        if self.adapt_lower_bound:
+            new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * norm_sq) / bc1
+            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
+        shrink = alpha * self.weight_decay / mu
+        return {key: shrink * params[key] + tau * direction[key] for key in direction}
 
 
 class MoMo(_MoMoBase):
@@ -142,21 +174,8 @@ class MoMo(_MoMoBase):
         d = {key: self.d[key] for key in grads}
         d_sq = _vdot(d, d)
         iprod = _vdot(d, params)
-        alpha = self.current(self.learning_rate)
-        mu = 1 + alpha * self.weight_decay
-        lb = self.lb
-        if self.adapt_lower_bound:
-            cap = mu * (self.barf - self.gamma) + iprod
-            lb = jnp.where(cap < mu * self.lb, jnp.maximum(cap / (2 * mu), self.lower_bound), lb)
-        t1 = jnp.maximum(mu * (self.barf - lb - self.gamma) + iprod, 0.0) / d_sq
-        t1 = jnp.where(d_sq <= jnp.finfo(float).eps, 0.0, t1)
-        tau = jnp.minimum(alpha, t1)
-        if self.adapt_lower_bound:
-            new_lb = (self.barf + iprod - self.gamma) - 0.5 * tau * d_sq
-            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
-        shrink = alpha * self.weight_decay / mu
         # The step size is global, so the whole update is made here.
-        return {key: shrink * params[key] + tau * d[key] for key in grads}
+        return self._polyak_step(d, d_sq, iprod, params, 1.0)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
@@ -245,23 +264,7 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
         m_norm = _vdot(m, weighted)
         self.gamma = b1 * self.gamma + (1 - b1) * _vdot(grads, params)
         iprod = _vdot(m, params)
-        alpha = self.current(self.learning_rate)
-        bc1 = 1 - b1**self.t
-        mu = 1 + alpha * self.weight_decay
-        lb = self.lb
-        if self.adapt_lower_bound:
-            cap = mu * (self.barf - self.gamma) + iprod
-            lb = jnp.where(
-                cap < mu * bc1 * self.lb, jnp.maximum(cap / (2 * bc1 * mu), self.lower_bound), lb
-            )
-        t1 = jnp.maximum(mu * (self.barf - bc1 * lb - self.gamma) + iprod, 0.0) / m_norm
-        t1 = jnp.where(m_norm <= jnp.finfo(float).eps, 0.0, t1)
-        tau = jnp.minimum(alpha / bc1, t1)
-        if self.adapt_lower_bound:
-            new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * m_norm) / bc1
-            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
-        shrink = alpha * self.weight_decay / mu
-        return {key: shrink * params[key] + tau * weighted[key] for key in grads}
+        return self._polyak_step(weighted, m_norm, iprod, params, 1 - b1**self.t)
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
