@@ -11,7 +11,7 @@ from jax import lax
 
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
-from ._moments import AdaptiveMoments, Counted, new_counter
+from ._moments import AdaptiveMoments, Counted, ema, new_counter
 
 __all__ = ["MoMo", "MoMoAdam"]
 
@@ -92,6 +92,10 @@ class _MoMoBase(Counted):
         shrink = alpha * self.weight_decay / mu
         return {key: shrink * params[key] + tau * direction[key] for key in direction}
 
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        # call_model makes the whole update: the step size is global.
+        return grad
+
 
 class MoMo(_MoMoBase):
     r"""MoMo: SGD with momentum and a Polyak-type step size from a model of the loss.
@@ -165,20 +169,17 @@ class MoMo(_MoMoBase):
         grads = super().call_model(grads)
         # The averages start at the first values: no momentum on the first step.
         bt = jnp.where(self.t == 1, 0.0, self.beta)
-        self.barf = bt * self.barf + (1 - bt) * loss
+        self.barf = ema(self.barf, loss, bt)
         for key, g in grads.items():
             if key not in self.d:
                 self.d[key] = jnp.zeros_like(g)
-            self.d[key] = (bt * self.d[key] + (1 - bt) * g).astype(g.dtype)
-        self.gamma = bt * self.gamma + (1 - bt) * _vdot(grads, params)
+            self.d[key] = ema(self.d[key], g, bt).astype(g.dtype)
+        self.gamma = ema(self.gamma, _vdot(grads, params), bt)
         d = {key: self.d[key] for key in grads}
         d_sq = _vdot(d, d)
         iprod = _vdot(d, params)
         # The step size is global, so the whole update is made here.
         return self._polyak_step(d, d_sq, iprod, params, 1.0)
-
-    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        return grad
 
 
 class MoMoAdam(_MoMoBase, AdaptiveMoments):
@@ -251,20 +252,17 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
         loss = self._loss(loss, params)
         grads = super().call_model(grads)
         b1, b2 = self.b1, self.b2
-        self.barf = b1 * self.barf + (1 - b1) * loss
+        self.barf = ema(self.barf, loss, b1)
         bc2 = 1 - b2**self.t
         precond = {}
         for key, g in grads.items():
             self._build(key, g)
-            self.m[key] = (b1 * self.m[key] + (1 - b1) * g).astype(self.m[key].dtype)
+            self.m[key] = ema(self.m[key], g, b1).astype(self.m[key].dtype)
             self.v[key] = (b2 * self.v[key] + (1 - b2) * g * g).astype(self.v[key].dtype)
             precond[key] = self.eps + jnp.sqrt(self.v[key] / bc2)
         m = {key: self.m[key] for key in grads}
         weighted = {key: m[key] / precond[key] for key in grads}
         m_norm = _vdot(m, weighted)
-        self.gamma = b1 * self.gamma + (1 - b1) * _vdot(grads, params)
+        self.gamma = ema(self.gamma, _vdot(grads, params), b1)
         iprod = _vdot(m, params)
         return self._polyak_step(weighted, m_norm, iprod, params, 1 - b1**self.t)
-
-    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        return grad
