@@ -7,10 +7,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
+from ._inner import tree_vdot
 from ._moments import AdaptiveMoments, Counted, ema, new_counter
 
 __all__ = ["MoMo", "MoMoAdam"]
@@ -19,14 +19,6 @@ _NO_LOSS = (
     "{name} needs the loss value: call opt(model, grads, loss=loss) "
     "or opt.minimize(loss_fn, model, ...)"
 )
-
-
-def _vdot(a: dict[str, jax.Array], b: dict[str, jax.Array]) -> jax.Array:
-    """:math:`\\sum_k \\langle a_k, b_k \\rangle` over the keys, at full precision, as optax."""
-    total: Any = 0
-    for key in a:
-        total = total + jnp.vdot(a[key], b[key], precision=lax.Precision.HIGHEST)
-    return jnp.asarray(total)
 
 
 def _check_lower_bound(value: Any) -> None:
@@ -174,10 +166,10 @@ class MoMo(_MoMoBase):
             if key not in self.d:
                 self.d[key] = jnp.zeros_like(g)
             self.d[key] = ema(self.d[key], g, bt).astype(g.dtype)
-        self.gamma = ema(self.gamma, _vdot(grads, params), bt)
+        self.gamma = ema(self.gamma, tree_vdot(grads, params), bt)
         d = {key: self.d[key] for key in grads}
-        d_sq = _vdot(d, d)
-        iprod = _vdot(d, params)
+        d_sq = tree_vdot(d, d)
+        iprod = tree_vdot(d, params)
         # The step size is global, so the whole update is made here.
         return self._polyak_step(d, d_sq, iprod, params, 1.0)
 
@@ -262,7 +254,7 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
             precond[key] = self.eps + jnp.sqrt(self.v[key] / bc2)
         m = {key: self.m[key] for key in grads}
         weighted = {key: m[key] / precond[key] for key in grads}
-        m_norm = _vdot(m, weighted)
-        self.gamma = ema(self.gamma, _vdot(grads, params), b1)
-        iprod = _vdot(m, params)
+        m_norm = tree_vdot(m, weighted)
+        self.gamma = ema(self.gamma, tree_vdot(grads, params), b1)
+        iprod = tree_vdot(m, params)
         return self._polyak_step(weighted, m_norm, iprod, params, 1 - b1**self.t)
