@@ -8,10 +8,11 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import check_nonnegative, check_range
+from ._batch_axis import batch_size
 from ._complex import sum_abs_sq
+from ._keys import as_key
 from ._moments import Counted, new_counter
 from ._mu_dtype import StateDtype
-from ._noisy_sgd import _as_key
 
 __all__ = ["DPSGD"]
 
@@ -100,7 +101,7 @@ class DPSGD(Counted, StateDtype):
         self.noise_multiplier = noise_multiplier
         self.momentum = momentum
         self.nesterov = nesterov
-        self.key = _as_key(seed)
+        self.key = as_key(seed)
         self.trace: dict[str, jax.Array] = {}
         self.init_state_dtype(state_dtype)
         self.t = new_counter()
@@ -118,24 +119,7 @@ class DPSGD(Counted, StateDtype):
             return grads
         # One noise key per parameter in the model's leaf order (that of params), as optax.
         order = [key for key in params if key in grads]
-        sizes = set()
-        for key in order:
-            g, p = grads[key], params[key]
-            if g.ndim != p.ndim + 1 or tuple(g.shape[1:]) != tuple(p.shape):
-                expected = "(batch" + "".join(f", {d}" for d in p.shape) + ")"
-                raise ValueError(
-                    f"DPSGD takes per-example gradients, with a leading batch axis: the "
-                    f"gradient for {key!r} has shape {tuple(g.shape)}, expected {expected}; "
-                    f"compute them with jax.vmap(jax.grad(loss_of_one_example), "
-                    f"in_axes=(None, 0, ...)) (see the DPSGD docstring)"
-                )
-            sizes.add(g.shape[0])
-        if len(sizes) != 1:
-            raise ValueError(
-                f"DPSGD's per-example gradients must share one batch size, got sizes "
-                f"{sorted(sizes)} (leading axes of {order})"
-            )
-        batch = sizes.pop()
+        batch = batch_size(self, {key: grads[key] for key in order}, params)
         norms = jnp.sqrt(sum(jax.vmap(sum_abs_sq)(grads[key]) for key in order))
         # An all-zero example has a NaN ratio: it is kept as it is (multiplier 1), as optax.
         multipliers = jnp.nan_to_num(jnp.minimum(self.l2_norm_clip / norms, 1.0), nan=1.0)

@@ -7,10 +7,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.tree_util import tree_flatten, tree_unflatten
 
-from ..._tree import flat_keys, is_param
 from .._checks import check_nonnegative, check_positive, check_range
+from .._loss_fn import minimize_with_loss_fn, of_params, one_of, zero_loss
 from ._complex import sum_abs_sq
 from ._linesearch import vdot, zoom_linesearch
 from ._moments import Counted, new_counter
@@ -278,7 +277,12 @@ class LBFGS(Counted):
         ``linesearch=None``. ``value_fn=`` (optax's name) is accepted for
         ``loss_fn=``.
         """
-        loss_fn = _one_of(loss_fn, value_fn)
+        loss_fn = one_of(
+            loss_fn,
+            value_fn,
+            "LBFGS got both loss_fn= and value_fn= (optax's name for the same function): "
+            "pass one of them",
+        )
         if self.linesearch is None:
             if loss is not None:
                 extras["loss"] = loss
@@ -293,14 +297,9 @@ class LBFGS(Counted):
                 f"accepted for it); {missing} missing: call "
                 f"opt(model, grads, loss=loss, loss_fn=loss_fn) or opt.minimize(loss_fn, model)"
             )
-        keys, leaves, treedef = flat_keys(model)
-
-        def of_flat(params: Tree) -> jax.Array:
-            return loss_fn(
-                tree_unflatten(treedef, [params.get(k, x) for k, x in zip(keys, leaves)])
-            )
-
-        return super().__call__(model, grads, loss=loss, value_fn=of_flat, **extras)
+        return super().__call__(
+            model, grads, loss=loss, value_fn=of_params(loss_fn, model), **extras
+        )
 
     def minimize(
         self,
@@ -315,43 +314,15 @@ class LBFGS(Counted):
         As :meth:`Optimizer.minimize`, and the line search evaluates
         ``loss_fn(·, *args)`` (its first output with ``has_aux=True``).
         """
-        leaves, treedef = tree_flatten(model)
-        mask = [is_param(x) for x in leaves]
-
-        def loss_of(params: list[Any]) -> Any:
-            full = [p if m else x for p, m, x in zip(params, mask, leaves)]
-            return loss_fn(tree_unflatten(treedef, full), *args)
-
-        def value_of(m: Any) -> Any:
-            out = loss_fn(m, *args)
-            return out[0] if has_aux else out
-
-        params = [x if m else None for x, m in zip(leaves, mask)]
-        value, grads = jax.value_and_grad(loss_of, has_aux=has_aux)(params)
-        loss = value[0] if has_aux else value
-        model = self(model, tree_unflatten(treedef, grads), loss=loss, loss_fn=value_of, **extras)
+        model, value, _ = minimize_with_loss_fn(self, loss_fn, model, args, has_aux, extras)
         return model, value
 
     def init(self, model: Any, **extras: Any) -> None:
         """Build the state ahead of the first step; ``loss``/``loss_fn`` are not needed."""
         # The state does not depend on the loss: placeholders let the step be traced.
         extras.setdefault("loss", jnp.zeros(()))
-        extras.setdefault("loss_fn", _zero_loss)
+        extras.setdefault("loss_fn", zero_loss)
         super().init(model, **extras)
-
-
-def _one_of(loss_fn: Any, value_fn: Any) -> Any:
-    """``loss_fn=`` or optax's name for it, ``value_fn=``: the function of the model."""
-    if loss_fn is not None and value_fn is not None and loss_fn is not value_fn:
-        raise TypeError(
-            "LBFGS got both loss_fn= and value_fn= (optax's name for the same function): "
-            "pass one of them"
-        )
-    return value_fn if loss_fn is None else loss_fn
-
-
-def _zero_loss(model: Any) -> jax.Array:
-    return jnp.zeros(())
 
 
 def _sum(values: Any) -> Any:

@@ -7,11 +7,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
-from ._moments import AdaptiveMoments, Counted, new_counter
+from ._inner import tree_vdot
+from ._moments import AdaptiveMoments, Counted, ema, new_counter
 from ._mu_dtype import StateDtype
 
 __all__ = ["MoMo", "MoMoAdam"]
@@ -20,14 +20,6 @@ _NO_LOSS = (
     "{name} needs the loss value: call opt(model, grads, loss=loss) "
     "or opt.minimize(loss_fn, model, ...)"
 )
-
-
-def _vdot(a: dict[str, jax.Array], b: dict[str, jax.Array]) -> jax.Array:
-    """:math:`\\sum_k \\langle a_k, b_k \\rangle` over the keys, at full precision, as optax."""
-    total: Any = 0
-    for key in a:
-        total = total + jnp.vdot(a[key], b[key], precision=lax.Precision.HIGHEST)
-    return jnp.asarray(total)
 
 
 def _check_lower_bound(value: Any) -> None:
@@ -41,6 +33,7 @@ class _MoMoBase(Counted):
     barf: jax.Array
     gamma: jax.Array
     lb: jax.Array
+    learning_rate: Any
 
     def _init_scalars(self, lower_bound: Any, weight_decay: Any, adapt_lower_bound: bool) -> None:
         _check_lower_bound(lower_bound)
@@ -60,6 +53,41 @@ class _MoMoBase(Counted):
         if loss is None:
             raise TypeError(_NO_LOSS.format(name=type(self).__name__))
         return jnp.asarray(loss, self.barf.dtype)
+
+    def _polyak_step(
+        self,
+        direction: dict[str, jax.Array],
+        norm_sq: jax.Array,
+        iprod: jax.Array,
+        params: dict[str, jax.Array],
+        bc1: Any,
+    ) -> dict[str, jax.Array]:
+        """The decay and the Polyak step along ``direction``, updating the lower bound.
+
+        ``norm_sq`` is the step's denominator, ``iprod`` the momentum's inner
+        product with the parameters, ``bc1`` the first moment's bias correction
+        (1 for MoMo, whose averages start at the first values).
+        """
+        alpha = self.current(self.learning_rate)
+        mu = 1 + alpha * self.weight_decay
+        lb = self.lb
+        if self.adapt_lower_bound:
+            cap = mu * (self.barf - self.gamma) + iprod
+            lb = jnp.where(
+                cap < mu * bc1 * self.lb, jnp.maximum(cap / (2 * bc1 * mu), self.lower_bound), lb
+            )
+        t1 = jnp.maximum(mu * (self.barf - bc1 * lb - self.gamma) + iprod, 0.0) / norm_sq
+        t1 = jnp.where(norm_sq <= jnp.finfo(float).eps, 0.0, t1)
+        tau = jnp.minimum(alpha / bc1, t1)
+        if self.adapt_lower_bound:
+            new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * norm_sq) / bc1
+            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
+        shrink = alpha * self.weight_decay / mu
+        return {key: shrink * params[key] + tau * direction[key] for key in direction}
+
+    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
+        # call_model makes the whole update: the step size is global.
+        return grad
 
 
 class MoMo(_MoMoBase, StateDtype):
@@ -142,33 +170,17 @@ class MoMo(_MoMoBase, StateDtype):
         grads = super().call_model(grads)
         # The averages start at the first values: no momentum on the first step.
         bt = jnp.where(self.t == 1, 0.0, self.beta)
-        self.barf = bt * self.barf + (1 - bt) * loss
+        self.barf = ema(self.barf, loss, bt)
         for key, g in grads.items():
             if key not in self.d:
                 self.d[key] = jnp.zeros_like(g)
-            self.d[key] = (bt * self.d[key] + (1 - bt) * g).astype(g.dtype)
-        self.gamma = bt * self.gamma + (1 - bt) * _vdot(grads, params)
+            self.d[key] = ema(self.d[key], g, bt).astype(g.dtype)
+        self.gamma = ema(self.gamma, tree_vdot(grads, params), bt)
         d = {key: self.d[key] for key in grads}
-        d_sq = _vdot(d, d)
-        iprod = _vdot(d, params)
-        alpha = self.current(self.learning_rate)
-        mu = 1 + alpha * self.weight_decay
-        lb = self.lb
-        if self.adapt_lower_bound:
-            cap = mu * (self.barf - self.gamma) + iprod
-            lb = jnp.where(cap < mu * self.lb, jnp.maximum(cap / (2 * mu), self.lower_bound), lb)
-        t1 = jnp.maximum(mu * (self.barf - lb - self.gamma) + iprod, 0.0) / d_sq
-        t1 = jnp.where(d_sq <= jnp.finfo(float).eps, 0.0, t1)
-        tau = jnp.minimum(alpha, t1)
-        if self.adapt_lower_bound:
-            new_lb = (self.barf + iprod - self.gamma) - 0.5 * tau * d_sq
-            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
-        shrink = alpha * self.weight_decay / mu
+        d_sq = tree_vdot(d, d)
+        iprod = tree_vdot(d, params)
         # The step size is global, so the whole update is made here.
-        return {key: shrink * params[key] + tau * d[key] for key in grads}
-
-    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        return grad
+        return self._polyak_step(d, d_sq, iprod, params, 1.0)
 
 
 class MoMoAdam(_MoMoBase, AdaptiveMoments):
@@ -248,36 +260,17 @@ class MoMoAdam(_MoMoBase, AdaptiveMoments):
         loss = self._loss(loss, params)
         grads = super().call_model(grads)
         b1, b2 = self.b1, self.b2
-        self.barf = b1 * self.barf + (1 - b1) * loss
+        self.barf = ema(self.barf, loss, b1)
         bc2 = 1 - b2**self.t
         precond = {}
         for key, g in grads.items():
             self._build(key, g)
-            self.m[key] = (b1 * self.m[key] + (1 - b1) * g).astype(self.m[key].dtype)
+            self.m[key] = ema(self.m[key], g, b1).astype(self.m[key].dtype)
             self.v[key] = (b2 * self.v[key] + (1 - b2) * g * g).astype(self.v[key].dtype)
             precond[key] = self.eps + jnp.sqrt(self.v[key] / bc2)
         m = {key: self.m[key] for key in grads}
         weighted = {key: m[key] / precond[key] for key in grads}
-        m_norm = _vdot(m, weighted)
-        self.gamma = b1 * self.gamma + (1 - b1) * _vdot(grads, params)
-        iprod = _vdot(m, params)
-        alpha = self.current(self.learning_rate)
-        bc1 = 1 - b1**self.t
-        mu = 1 + alpha * self.weight_decay
-        lb = self.lb
-        if self.adapt_lower_bound:
-            cap = mu * (self.barf - self.gamma) + iprod
-            lb = jnp.where(
-                cap < mu * bc1 * self.lb, jnp.maximum(cap / (2 * bc1 * mu), self.lower_bound), lb
-            )
-        t1 = jnp.maximum(mu * (self.barf - bc1 * lb - self.gamma) + iprod, 0.0) / m_norm
-        t1 = jnp.where(m_norm <= jnp.finfo(float).eps, 0.0, t1)
-        tau = jnp.minimum(alpha / bc1, t1)
-        if self.adapt_lower_bound:
-            new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * m_norm) / bc1
-            self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
-        shrink = alpha * self.weight_decay / mu
-        return {key: shrink * params[key] + tau * weighted[key] for key in grads}
-
-    def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        return grad
+        m_norm = tree_vdot(m, weighted)
+        self.gamma = ema(self.gamma, tree_vdot(grads, params), b1)
+        iprod = tree_vdot(m, params)
+        return self._polyak_step(weighted, m_norm, iprod, params, 1 - b1**self.t)

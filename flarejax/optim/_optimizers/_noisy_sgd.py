@@ -6,9 +6,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._checks import check_nonnegative
+from ._keys import as_key
 from ._moments import Counted, new_counter
 
 __all__ = ["NoisySGD"]
@@ -57,7 +57,7 @@ class NoisySGD(Counted):
         self.learning_rate = learning_rate
         self.eta = eta
         self.gamma = gamma
-        self.key = _as_key(0 if key is None else key)
+        self.key = as_key(0 if key is None else key)
         self.t = new_counter()
 
     def call_model(self, grads: dict[str, jax.Array], **_: Any) -> dict[str, jax.Array]:
@@ -72,11 +72,3 @@ class NoisySGD(Counted):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return self.current(self.learning_rate) * grad
-
-
-def _as_key(key: int | jax.Array) -> jax.Array:
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if np.ndim(key) == 0:
-        return jax.random.key(key)
-    return jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32))

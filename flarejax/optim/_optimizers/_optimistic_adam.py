@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from .._checks import check_nonnegative
 from ._adam import Adam
 from ._nadam import NAdam
+from ._optimistic_gd import optimistic
 
 __all__ = ["OptimisticAdam"]
 
@@ -85,10 +85,4 @@ class OptimisticAdam(NAdam):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         u = self.direction(key, grad)
-        if key not in self.prev_update:
-            self.prev_update[key] = jnp.zeros_like(u)
-        # The step counter, not the state, marks the first step: opt.init builds zeros.
-        prev = jnp.where(self.t == 1, u, self.prev_update[key])
-        self.prev_update[key] = u.astype(self.prev_update[key].dtype)
-        alpha, beta = self.current(self.alpha), self.current(self.beta)
-        return self.current(self.learning_rate) * ((alpha + beta) * u - beta * prev)
+        return self.current(self.learning_rate) * optimistic(self, self.prev_update, key, u)

@@ -11,7 +11,7 @@ from .._checks import check_nonnegative
 from ._moments import Counted, new_counter
 from ._mu_dtype import StateDtype
 
-__all__ = ["OptimisticGD"]
+__all__ = ["OptimisticGD", "optimistic"]
 
 
 class OptimisticGD(Counted, StateDtype):
@@ -64,10 +64,18 @@ class OptimisticGD(Counted, StateDtype):
         self.t = new_counter()
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        if key not in self.prev_grad:
-            self.prev_grad[key] = jnp.zeros_like(grad)
-        # The step counter, not the state, marks the first step: opt.init builds zeros.
-        prev = jnp.where(self.t == 1, grad, self.prev_grad[key])
-        self.prev_grad[key] = grad
-        alpha, beta = self.current(self.alpha), self.current(self.beta)
-        return self.current(self.learning_rate) * ((alpha + beta) * grad - beta * prev)
+        return self.current(self.learning_rate) * optimistic(self, self.prev_grad, key, grad)
+
+
+def optimistic(opt: Any, previous: dict[str, jax.Array], key: str, u: jax.Array) -> jax.Array:
+    """:math:`(\\alpha + \\beta)\\, u_t - \\beta\\, u_{t-1}`, keeping :math:`u_t` in ``previous``.
+
+    ``opt`` has ``alpha``, ``beta`` and the step counter ``t``; :math:`u_0 = u_1`.
+    """
+    if key not in previous:
+        previous[key] = jnp.zeros_like(u)
+    # The step counter, not the state, marks the first step: opt.init builds zeros.
+    prev = jnp.where(opt.t == 1, u, previous[key])
+    previous[key] = u.astype(previous[key].dtype)
+    alpha, beta = opt.current(opt.alpha), opt.current(opt.beta)
+    return (alpha + beta) * u - beta * prev

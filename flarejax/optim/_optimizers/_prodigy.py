@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
-from ._moments import Counted, new_counter
+from ._moments import Counted, ema, new_counter
 from ._mu_dtype import StateDtype
 
 __all__ = ["Prodigy"]
@@ -129,7 +129,7 @@ class Prodigy(Counted, StateDtype):
             # A sum of products, not jnp.vdot: vdot flattens, which all-gathers sharded arrays.
             numerator = numerator + jnp.sum(grad * (self.params0[key] - param))
             dg = d * grad
-            self.exp_avg[key] = (beta1 * self.exp_avg[key] + (1 - beta1) * dg).astype(grad.dtype)
+            self.exp_avg[key] = ema(self.exp_avg[key], dg, beta1).astype(grad.dtype)
             self.exp_avg_sq[key] = (beta2 * self.exp_avg_sq[key] + (1 - beta2) * dg * dg).astype(
                 grad.dtype
             )

@@ -12,7 +12,7 @@ from jax.tree_util import tree_unflatten
 from ..._tree import flat_keys
 from .._checks import check_nonnegative, check_range
 from ._complex import abs_sq, real_like
-from ._moments import Counted, new_counter
+from ._moments import Counted, ema, new_counter
 from ._mu_dtype import StateDtype
 
 __all__ = ["ScheduleFree", "ScheduleFreeAdamW"]
@@ -207,7 +207,7 @@ class ScheduleFreeAdamW(ScheduleFree):
         """Adam's unaveraged direction plus the decay at :math:`y`."""
         if key not in self.v:
             self.v[key] = real_like(grad)  # |g|^2 is real, for complex g too
-        v = (1 - self.b2) * abs_sq(grad) + self.b2 * self.v[key]
+        v = ema(self.v[key], abs_sq(grad), self.b2)
         self.v[key] = v
         v_hat = v / (1 - self.b2**self.t).astype(v.dtype)
         return 1 / (jnp.sqrt(v_hat) + self.eps) * grad + self.current(self.weight_decay) * param

@@ -13,7 +13,7 @@ from ..._core.checks import check_steps
 from .._checks import check_nonnegative, check_positive, check_range
 from ._complex import reject_complex
 from ._factors import FactorPlacement
-from ._moments import new_counter
+from ._moments import ema, new_counter
 
 __all__ = ["Shampoo", "inverse_root_eigh", "inverse_root_newton"]
 
@@ -186,7 +186,7 @@ class Shampoo(FactorPlacement):
         g = grad.astype(jnp.float32)
         if key not in self.m:
             self._build(key, g)
-        m = self.b1 * self.m[key] + (1 - self.b1) * g
+        m = ema(self.m[key], g, self.b1)
         self.m[key] = m
         m_hat = m / (1 - self.b1**self.t).astype(jnp.float32)
         direction = self._graft(key, g, m_hat)
@@ -210,7 +210,7 @@ class Shampoo(FactorPlacement):
     def _graft(self, key: str, g: jax.Array, m_hat: jax.Array) -> jax.Array:
         """The grafting direction :math:`A`: its norm sets the step size."""
         if self.graft == "adam":
-            self.v[key] = self.b2 * self.v[key] + (1 - self.b2) * g**2
+            self.v[key] = ema(self.v[key], g**2, self.b2)
             v_hat = self.v[key] / (1 - self.b2**self.t).astype(jnp.float32)
             return m_hat / (jnp.sqrt(v_hat) + self.eps)
         if self.graft == "adagrad":

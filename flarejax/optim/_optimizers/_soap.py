@@ -12,7 +12,7 @@ from ..._core.checks import check_steps
 from .._checks import check_nonnegative, check_range
 from ._complex import reject_complex
 from ._factors import FactorPlacement
-from ._moments import new_counter
+from ._moments import ema, new_counter
 from ._shampoo import gram
 
 __all__ = ["SOAP", "merged_shape"]
@@ -173,8 +173,8 @@ class SOAP(FactorPlacement):
         s = jnp.maximum(self.t, 2) - 1  # Adam's step count (the first call is none)
         b1, b2 = self.b1, self.b2
         rotated_grad = project(g, qs, rotated)
-        m = b1 * self.m[key] + (1 - b1) * rotated_grad
-        v = b2 * self.v[key] + (1 - b2) * rotated_grad**2
+        m = ema(self.m[key], rotated_grad, b1)
+        v = ema(self.v[key], rotated_grad**2, b2)
         lr = self.current(self.learning_rate)
         step_size = lr
         if self.correct_bias:

@@ -8,15 +8,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.tree_util import tree_flatten, tree_unflatten
 
-from ..._tree import flat_keys, is_param
 from .._checks import check_nonnegative, check_positive
+from .._loss_fn import minimize_with_loss_fn, of_params, one_of, zero_loss
 from .._patterns import Pattern
 from ._complex import reject_complex
 from ._decay import DecoupledDecay
+from ._keys import as_key
 from ._moments import AdaptiveMoments, debias, ema
-from ._noisy_sgd import _as_key
 
 __all__ = ["Sophia"]
 
@@ -144,7 +143,7 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         self.gamma = gamma
         self.clip_threshold = clip_threshold
         self.update_interval = update_interval
-        self.key = _as_key(jax.random.PRNGKey(0) if key is None else key)
+        self.key = as_key(jax.random.PRNGKey(0) if key is None else key)
         self.verbose = verbose
         self.print_win_rate_every_n_steps = print_win_rate_every_n_steps
 
@@ -152,18 +151,11 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
         self, model: Any, grads: Any, *, loss_fn: Any = None, obj_fn: Any = None, **extras: Any
     ) -> Any:
         """One step: ``opt(model, grads, loss_fn=loss_fn)``; optax's ``obj_fn=`` is accepted."""
-        if loss_fn is not None and obj_fn is not None and loss_fn is not obj_fn:
-            raise TypeError("Sophia got both loss_fn= and obj_fn= (optax's name): pass one")
-        loss_fn = loss_fn if obj_fn is None else obj_fn
+        loss_fn = one_of(
+            loss_fn, obj_fn, "Sophia got both loss_fn= and obj_fn= (optax's name): pass one"
+        )
         if loss_fn is not None:
-            keys, leaves, treedef = flat_keys(model)
-
-            def of_flat(params: dict[str, jax.Array]) -> jax.Array:
-                return loss_fn(
-                    tree_unflatten(treedef, [params.get(k, x) for k, x in zip(keys, leaves)])
-                )
-
-            extras["value_fn"] = of_flat
+            extras["value_fn"] = of_params(loss_fn, model)
         return super().__call__(model, grads, **extras)
 
     def minimize(
@@ -178,26 +170,12 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
 
         As :meth:`Optimizer.minimize`: returns the new model and the loss (and aux).
         """
-        leaves, treedef = tree_flatten(model)
-        mask = [is_param(x) for x in leaves]
-
-        def loss_of(params: list[Any]) -> Any:
-            full = [p if m else x for p, m, x in zip(params, mask, leaves)]
-            return loss_fn(tree_unflatten(treedef, full), *args)
-
-        def value_of(m: Any) -> Any:
-            out = loss_fn(m, *args)
-            return out[0] if has_aux else out
-
-        params = [x if m else None for x, m in zip(leaves, mask)]
-        value, grads = jax.value_and_grad(loss_of, has_aux=has_aux)(params)
-        loss = value[0] if has_aux else value
-        model = self(model, tree_unflatten(treedef, grads), loss=loss, loss_fn=value_of, **extras)
+        model, value, _ = minimize_with_loss_fn(self, loss_fn, model, args, has_aux, extras)
         return model, value
 
     def init(self, model: Any, **extras: Any) -> None:
         """Build the state ahead of the first step; ``loss_fn`` is not needed."""
-        extras.setdefault("loss_fn", _zero_loss)
+        extras.setdefault("loss_fn", zero_loss)
         super().init(model, **extras)
 
     def call_model(
@@ -263,7 +241,3 @@ class Sophia(AdaptiveMoments, DecoupledDecay):
     def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
         update = self.current(self.learning_rate) * self.decay(key, grad, param.astype(grad.dtype))
         return update.astype(param.dtype)
-
-
-def _zero_loss(model: Any) -> jax.Array:
-    return jnp.zeros(())

@@ -15,7 +15,22 @@ from ._trust_ratio import floored_norm
 __all__ = ["ScaleByParamBlockNorm", "ScaleByParamBlockRMS"]
 
 
-class ScaleByParamBlockNorm(Optimizer):
+class _ParamBlockScale(Optimizer):
+    """A factor per parameter, a function of the parameter, on its update: :meth:`block_scale`."""
+
+    def __init__(self, min_scale: float = 1e-3) -> None:
+        check_nonnegative("min_scale", min_scale)
+        self.min_scale = min_scale
+
+    def block_scale(self, param: jax.Array) -> jax.Array:
+        """The factor of ``param``'s update, real, at least ``min_scale``."""
+        raise NotImplementedError
+
+    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+        return grad * self.block_scale(param).astype(jnp.real(grad).dtype)
+
+
+class ScaleByParamBlockNorm(_ParamBlockScale):
     r"""Multiply each parameter's update by the parameter's norm, floored.
 
     .. math::
@@ -32,16 +47,11 @@ class ScaleByParamBlockNorm(Optimizer):
         :math:`s_0`, the smallest factor (so that zero-initialised parameters move).
     """
 
-    def __init__(self, min_scale: float = 1e-3) -> None:
-        check_nonnegative("min_scale", min_scale)
-        self.min_scale = min_scale
-
-    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
-        scale = floored_norm(param, self.min_scale)
-        return grad * scale.astype(jnp.real(grad).dtype)
+    def block_scale(self, param: jax.Array) -> jax.Array:
+        return floored_norm(param, self.min_scale)
 
 
-class ScaleByParamBlockRMS(Optimizer):
+class ScaleByParamBlockRMS(_ParamBlockScale):
     r"""Multiply each parameter's update by the parameter's root mean square, floored.
 
     .. math::
@@ -59,11 +69,6 @@ class ScaleByParamBlockRMS(Optimizer):
         :math:`s_0`, the smallest factor (so that zero-initialised parameters move).
     """
 
-    def __init__(self, min_scale: float = 1e-3) -> None:
-        check_nonnegative("min_scale", min_scale)
-        self.min_scale = min_scale
-
-    def call_param(self, key: str, grad: jax.Array, *, param: jax.Array, **_: Any) -> jax.Array:
+    def block_scale(self, param: jax.Array) -> jax.Array:
         rms = jnp.sqrt(jnp.mean(abs_sq(param)))
-        scale = jnp.where(rms <= self.min_scale, jnp.asarray(self.min_scale, rms.dtype), rms)
-        return grad * scale.astype(jnp.real(grad).dtype)
+        return jnp.where(rms <= self.min_scale, jnp.asarray(self.min_scale, rms.dtype), rms)

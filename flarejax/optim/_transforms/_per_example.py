@@ -9,30 +9,10 @@ import jax.numpy as jnp
 
 from .._base import Optimizer
 from .._checks import check_nonnegative
+from .._optimizers._batch_axis import batch_size
 from .._optimizers._complex import abs_sq
 
 __all__ = ["PerExampleGlobalNormClip", "PerExampleLayerNormClip"]
-
-
-def _batch_size(owner: Optimizer, grads: dict[str, jax.Array], params: dict[str, jax.Array]) -> int:
-    """The common leading axis of ``grads`` over their parameters' shapes, or a clear error."""
-    sizes = set()
-    for key, g in grads.items():
-        p = params[key]
-        if g.ndim != p.ndim + 1 or g.shape[1:] != p.shape:
-            raise ValueError(
-                f"{type(owner).__name__} takes per-example gradients, with a leading batch "
-                f"axis: parameter {key!r} has shape {tuple(p.shape)}, so its gradient must "
-                f"have shape (batch, *{tuple(p.shape)}), got {tuple(g.shape)}. Compute them "
-                "with jax.vmap(jax.grad(loss), in_axes=(None, 0))"
-            )
-        sizes.add(g.shape[0])
-    if len(sizes) > 1:
-        raise ValueError(
-            f"{type(owner).__name__}: the per-example gradients have different batch "
-            f"sizes {sorted(sizes)}; every gradient needs the same leading batch axis"
-        )
-    return sizes.pop() if sizes else 0
 
 
 def _per_example_sq(g: jax.Array) -> jax.Array:
@@ -86,7 +66,7 @@ class PerExampleGlobalNormClip(Optimizer):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **_: Any
     ) -> dict[str, jax.Array]:
-        _batch_size(self, grads, params)
+        batch_size(self, grads, params)
         norms = jnp.sqrt(sum((_per_example_sq(g) for g in grads.values()), 0))
         out = {}
         for key, g in grads.items():
@@ -144,7 +124,7 @@ class PerExampleLayerNormClip(Optimizer):
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **_: Any
     ) -> dict[str, jax.Array]:
-        _batch_size(self, grads, params)
+        batch_size(self, grads, params)
         total = sum(params[k].size for k in grads)
         out = {}
         for key, g in grads.items():

@@ -11,18 +11,12 @@ from jax import lax
 from .._base import Optimizer
 from .._checks import check_nonnegative, check_positive
 from .._optimizers._complex import reject_complex
+from .._optimizers._inner import tree_vdot
 from .._optimizers._moments import Counted, new_counter
 from .._optimizers._mu_dtype import as_mu_dtype, moment_dtype
 from .._substep import substep
 
 __all__ = ["Mechanic"]
-
-
-def _vdot(a: dict[str, jax.Array], b: dict[str, jax.Array]) -> jax.Array:
-    total: Any = 0
-    for key in a:
-        total = total + jnp.vdot(a[key], b[key], precision=lax.Precision.HIGHEST)
-    return jnp.asarray(total)
 
 
 def _norm(a: dict[str, jax.Array]) -> jax.Array:
@@ -133,7 +127,7 @@ class Mechanic(Counted):
         decay = self.weight_decay * s_sum * _norm(g) / (_norm(p) + self.eps)
         g = {key: g[key] + decay * p[key] for key in keys}
         delta_prev = {key: (self.x0[key] - p[key]) / (s_sum + self.eps) for key in keys}
-        h = _vdot(g, delta_prev)
+        h = tree_vdot(g, delta_prev)
         clipped_h = lax.clamp(-self.m, jnp.ones_like(self.m) * h, self.m)
         betas = jnp.array([1.0 - 0.1**i for i in range(1, self.num_betas + 1)], self.s.dtype)
         m = jnp.maximum(betas * self.m, jnp.abs(h) + self.eps)

@@ -8,11 +8,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.tree_util import tree_flatten, tree_unflatten
 
 from ..._core.init import building, optimizers_in
-from ..._tree import flat_keys, is_param
 from .._base import Optimizer, keep_type
+from .._loss_fn import minimize_with_loss_fn, of_params, one_of, zero_loss
 from .._substep import substep
 
 __all__ = ["SAM"]
@@ -170,17 +169,9 @@ class SAM(Optimizer):
         ``loss_fn(model) -> loss`` evaluates the adversarial gradients;
         ``value_fn=`` is accepted for it.
         """
-        if loss_fn is not None and value_fn is not None and loss_fn is not value_fn:
-            raise TypeError("SAM got both loss_fn= and value_fn=: pass one of them")
-        loss_fn = loss_fn if value_fn is None else value_fn
+        loss_fn = one_of(loss_fn, value_fn, "SAM got both loss_fn= and value_fn=: pass one of them")
         if self.opaque_mode and loss_fn is not None:
-            keys, leaves, treedef = flat_keys(model)
-
-            def of_flat(params: dict[str, jax.Array]) -> jax.Array:
-                full = [params.get(k, x) for k, x in zip(keys, leaves)]
-                return loss_fn(tree_unflatten(treedef, full))
-
-            extras["value_fn"] = of_flat
+            extras["value_fn"] = of_params(loss_fn, model)
         return super().__call__(model, grads, **extras)
 
     def minimize(
@@ -197,21 +188,7 @@ class SAM(Optimizer):
         call evaluates all ``sync_period`` gradients; otherwise it makes
         ``sync_period`` calls, one gradient each.
         """
-        leaves, treedef = tree_flatten(model)
-        mask = [is_param(x) for x in leaves]
-
-        def loss_of(params: list[Any]) -> Any:
-            full = [p if m else x for p, m, x in zip(params, mask, leaves)]
-            return loss_fn(tree_unflatten(treedef, full), *args)
-
-        def value_of(m: Any) -> Any:
-            out = loss_fn(m, *args)
-            return out[0] if has_aux else out
-
-        params = [x if m else None for x, m in zip(leaves, mask)]
-        value, grads = jax.value_and_grad(loss_of, has_aux=has_aux)(params)
-        loss = value[0] if has_aux else value
-        model = self(model, tree_unflatten(treedef, grads), loss=loss, loss_fn=value_of, **extras)
+        model, value, value_of = minimize_with_loss_fn(self, loss_fn, model, args, has_aux, extras)
         if not self.opaque_mode:
             for _ in range(self.sync_period - 1):
                 loss_i, grads_i = jax.value_and_grad(value_of)(model)
@@ -222,7 +199,7 @@ class SAM(Optimizer):
         """Build the state ahead of the first step; ``loss_fn`` is not needed."""
         # The state does not depend on the loss: a placeholder lets the step be traced.
         if self.opaque_mode:
-            extras.setdefault("loss_fn", _zero_loss)
+            extras.setdefault("loss_fn", zero_loss)
         super().init(model, **extras)
 
     def call_model(
@@ -317,7 +294,3 @@ class SAM(Optimizer):
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
         return grad
-
-
-def _zero_loss(model: Any) -> jax.Array:
-    return jnp.zeros(())

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from .._base import Optimizer
-from .._optimizers._noisy_sgd import _as_key
+from .._optimizers._keys import as_key
 from .._substep import substep
 
 __all__ = ["StochasticRounding", "stochastic_round"]
@@ -89,7 +89,7 @@ class StochasticRounding(Optimizer):
 
     def __init__(self, opt: Optimizer, key: int | jax.Array | None = None) -> None:
         self.opt = opt
-        self.key = _as_key(0 if key is None else key)
+        self.key = as_key(0 if key is None else key)
 
     def call_model(
         self, grads: dict[str, jax.Array], *, params: dict[str, jax.Array], **extras: Any
