@@ -28,18 +28,13 @@ def _decaying_builtins():
     import inspect
 
     import flarejax as flr
+    from flarejax.testing._registry import registry
 
     out = {}
-    for name in flr.optim.__all__:
+    for name, entry in registry().items():
         cls = getattr(flr.optim, name)
-        if not isinstance(cls, type) or not issubclass(cls, flr.optim.Optimizer):
-            continue
-        params = inspect.signature(cls.__init__).parameters
-        if "weight_decay" in params:
-            needs_lr = params.get("learning_rate") is not None and (
-                params["learning_rate"].default is inspect.Parameter.empty
-            )
-            out[name] = (cls, needs_lr)
+        if "weight_decay" in inspect.signature(cls.__init__).parameters:
+            out[name] = entry
     return out
 
 
@@ -58,11 +53,21 @@ def test_every_weight_decay_takes_a_schedule():
     params = {"w": jnp.asarray([[0.5, -1.0], [2.0, 0.25]]), "b": jnp.asarray([0.1, -0.2])}
     grads = jax.tree.map(lambda p: 0.3 * p + 0.1, params)
     sched = optax.linear_schedule(0.0, 0.5, 2)
-    for name, (cls, needs_lr) in sorted(DECAYING.items()):
-        args = (0.01,) if needs_lr else ()
-        for step in (lambda o, p, g: o(p, g), jax.jit(lambda o, p, g: o(p, g))):
-            with_schedule = step(cls(*args, weight_decay=sched), params, grads)
-            without = step(cls(*args, weight_decay=0.0), params, grads)
+
+    def loss_fn(p):
+        return sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+
+    for name, entry in sorted(DECAYING.items()):
+        # The catalogue's construction (wrappers wrap SGD), with the decay replaced;
+        # the loss (and loss_fn) where the optimizer needs them, as its row passes them.
+        make_extras = entry.options.get("extras")
+        extras = make_extras(params, 0, loss_fn) if make_extras else {}
+        for step in (
+            lambda o, p, g, extras=extras: o(p, g, **extras),
+            jax.jit(lambda o, p, g, extras=extras: o(p, g, **extras)),
+        ):
+            with_schedule = step(entry.build_example(weight_decay=sched), params, grads)
+            without = step(entry.build_example(weight_decay=0.0), params, grads)
             for key in params:
                 np.testing.assert_allclose(
                     with_schedule[key], without[key], rtol=1e-6, err_msg=f"{name}.{key}"

@@ -69,7 +69,8 @@ class _MoMoBase(Counted):
         (1 for MoMo, whose averages start at the first values).
         """
         alpha = self.current(self.learning_rate)
-        mu = 1 + alpha * self.weight_decay
+        weight_decay = self.current(self.weight_decay)
+        mu = 1 + alpha * weight_decay
         lb = self.lb
         if self.adapt_lower_bound:
             cap = mu * (self.barf - self.gamma) + iprod
@@ -82,7 +83,7 @@ class _MoMoBase(Counted):
         if self.adapt_lower_bound:
             new_lb = ((self.barf + iprod - self.gamma) - 0.5 * tau * norm_sq) / bc1
             self.lb = jnp.maximum(new_lb, self.lower_bound).astype(self.lb.dtype)
-        shrink = alpha * self.weight_decay / mu
+        shrink = alpha * weight_decay / mu
         return {key: shrink * params[key] + tau * direction[key] for key in direction}
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:

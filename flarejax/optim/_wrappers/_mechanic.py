@@ -124,7 +124,7 @@ class Mechanic(Counted):
             # Start from the parameters of the first step, as optax, even after init.
             self.x0[key] = jnp.where(self.t == 1, p[key], self.x0[key])
         s_sum = jnp.sum(self.s)
-        decay = self.weight_decay * s_sum * _norm(g) / (_norm(p) + self.eps)
+        decay = self.current(self.weight_decay) * s_sum * _norm(g) / (_norm(p) + self.eps)
         g = {key: g[key] + decay * p[key] for key in keys}
         delta_prev = {key: (self.x0[key] - p[key]) / (s_sum + self.eps) for key in keys}
         h = tree_vdot(g, delta_prev)
