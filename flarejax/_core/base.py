@@ -21,6 +21,7 @@ from .entry import model_entry
 from .grads import match_grads
 from .init import prebuild_state
 from .patterns import model_keys
+from .per_step import once_per_step
 from .select import select_params
 from .step import check_extras, hook_updates, steps_through_call, updates_through_call
 
@@ -281,7 +282,6 @@ class Optimizer:
         return model, ((loss, aux) if has_aux else loss)
 
     @model_entry(0, "none")
-    @functional_method(0)
     def init(self, model: Any, *, wrt: Any = None, **extras: Any) -> None:
         """Build now the state that the first step would build lazily.
 
@@ -312,7 +312,8 @@ class Optimizer:
                     "counter self.t; set self.t = jnp.zeros((), jnp.uint32) in __init__ "
                     "and advance it in call_model"
                 )
-            return value(jnp.asarray(self.__dict__["t"], jnp.int32) - 1)
+            # Evaluated once per step, not once per parameter.
+            return once_per_step(_at_count, value, self.__dict__["t"])
         return value
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -513,6 +514,11 @@ def keep_type(x: Any, like: Any) -> jax.Array:
 def _owner(cls: type, name: str) -> int:
     """The position in ``cls``'s MRO of the class that defines ``name``."""
     return next(i for i, c in enumerate(cls.__mro__) if name in c.__dict__)
+
+
+def _at_count(schedule: Callable[..., Any], t: Any) -> Any:
+    """``schedule`` at the count of completed steps, ``t - 1``."""
+    return schedule(jnp.asarray(t, jnp.int32) - 1)
 
 
 def model_updates(

@@ -11,10 +11,11 @@ static boxes and are put back on the way out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import compress
 from typing import Any, NamedTuple, TypeVar
 
@@ -36,7 +37,16 @@ from .pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
 from .reach import DONATION_WORKS, container_paths, unshared
 from .recompiles import history_of, note_recompile
 
-__all__ = ["Static", "StepRecord", "copy_optimizer", "functional_method", "tracing"]
+__all__ = [
+    "Static",
+    "StepRecord",
+    "copy_optimizer",
+    "functional_method",
+    "own_state",
+    "step_record",
+    "traced_here",
+    "tracing",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +56,16 @@ _state = threading.local()
 def tracing() -> bool:
     """True while a flarejax method runs inside its own compiled call."""
     return getattr(_state, "depth", 0) > 0
+
+
+@contextlib.contextmanager
+def traced_here() -> Iterator[None]:
+    """Run methods as written, as inside the compiled call (for a trace of flarejax's own)."""
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
 
 
 @register_pytree_node_class
@@ -322,8 +342,15 @@ def _eager(
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
     inputs = taken.union(map(id, self_leaves))
+    return new_self, out, step_record(new_self, self_def, made, inputs)
+
+
+def step_record(
+    new_self: Any, self_def: PyTreeDef | None, made: StepRecord | None, inputs: set[int]
+) -> StepRecord:
+    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id)."""
     new_leaves, new_def = tree_flatten(new_self)
-    same_structure: bool = new_def == self_def  # type: ignore[operator]
+    same_structure = made is not None and bool(new_def == self_def)  # type: ignore[operator]
     if made is not None and same_structure and len(made.eligible) == len(new_leaves):
         eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
@@ -333,8 +360,15 @@ def _eager(
         paths = made.paths
     else:
         paths = container_paths(new_self, ARRAY_IMPL)
-    record = StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
-    return new_self, out, record
+    return StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
+
+
+def own_state(opt: Any, inputs: set[int]) -> None:
+    """Mark the arrays of ``opt`` that are none of ``inputs`` as its own (``init``).
+
+    Built outside a step, they are donated to the next eager step as a step's are.
+    """
+    object.__setattr__(opt, OWNED_SLOT, step_record(opt, None, None, inputs))
 
 
 def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
