@@ -109,4 +109,10 @@ def run_live(closed: Any, args: list[Any]) -> list[Any]:
     jaxpr = _pe.convert_constvars_jaxpr(closed.jaxpr)
     live, used = _pe.dce_jaxpr(jaxpr, [True] * len(jaxpr.outvars))
     inputs = [x for x, u in zip([*closed.consts, *args], used) if u]
-    return list(_core.eval_jaxpr(live, (), *inputs))
+    out = _core.eval_jaxpr(live, (), *inputs)
+    # A constant output (a literal, a closed-over NumPy array) comes back as it is
+    # stored: made a JAX array of the traced signature, as jax.jit returns it.
+    return [
+        x if isinstance(x, ArrayImpl) else with_weak_type(x, v.aval.dtype, v.aval.weak_type)
+        for x, v in zip(out, live.outvars)
+    ]

@@ -147,3 +147,18 @@ def test_per_step_scalars_keep_the_step_exact(dtype, monkeypatch):
     # optax orders some operations differently: one bfloat16 ulp; float32 rounding
     # of updates of size 0.1 (1e-5 absolute).
     assert_trees_close(shared, theirs, rtol=1e-2 if dtype == jnp.bfloat16 else 1e-5, atol=1e-5)
+
+
+def test_traced_init_returns_jax_arrays_of_the_step_signature():
+    # optax's counters are constants of the traced build: they come back as the
+    # arrays a step returns, not as the constants stored in the trace.
+    from flarejax.optim._interop._optax import from_optax
+
+    model = _model()
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(0.1))
+    pre, stepped = from_optax(tx), from_optax(tx)
+    pre.init(model)
+    stepped.init(model)
+    stepped, _ = jax.jit(lambda o, m: (o, o(m, m)))(stepped, model)
+    assert _signature(pre) == _signature(stepped)
+    assert all(isinstance(x, jax.Array) for x in jax.tree.leaves(pre))
