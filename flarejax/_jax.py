@@ -112,7 +112,8 @@ def run_live(closed: Any, args: list[Any]) -> list[Any]:
     out = _core.eval_jaxpr(live, (), *inputs)
     # A constant output (a literal, a closed-over NumPy array) comes back as it is
     # stored: made a JAX array of the traced signature, as jax.jit returns it.
+    avals: list[Any] = [v.aval for v in live.outvars]
     return [
-        x if isinstance(x, ArrayImpl) else with_weak_type(x, v.aval.dtype, v.aval.weak_type)
-        for x, v in zip(out, live.outvars)
+        x if isinstance(x, ArrayImpl) else with_weak_type(x, a.dtype, a.weak_type)
+        for x, a in zip(out, avals)
     ]
