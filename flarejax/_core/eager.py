@@ -172,7 +172,11 @@ def _call(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     finally:
         _state.depth -= 1
     _check_state(self)
-    return _box_output((_keep_placement(before, self), out))
+    # The new optimizer as its leaves and structure: the caller needs both, and
+    # flattening it again outside would cost as much as the step's dispatch.
+    new_leaves, new_def = tree_flatten(_keep_placement(before, self))
+    leaves, out, boxed = _box_output((new_leaves, out))
+    return leaves, Static(new_def), out, boxed
 
 
 def _hooks_run_traced(error: Exception) -> Exception:
@@ -335,10 +339,13 @@ def _take_model(
 
 
 _PLAIN = (ARRAY_IMPL, np.ndarray)
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
     """(whether any leaf is a tracer, whether all are plain arrays)."""
+    if _PLAIN_TYPES.issuperset(map(type, leaves)) and _PLAIN_TYPES.issuperset(map(type, more)):
+        return False, True  # the common case, tested at C speed
     plain = True
     for leaves_ in (leaves, more):
         for x in leaves_:
@@ -415,7 +422,7 @@ def _eager(
         at, model_def, model_mask, model, args, kwargs = _take_model(
             model_arg, self_leaves, args, kwargs
         )
-        new_self, out, boxed = _run_donating_model(
+        new_leaves, new_def, out, boxed = _run_donating_model(
             method,
             self_def,
             mask,
@@ -431,24 +438,33 @@ def _eager(
         )
         arg_leaves = tree_leaves((args, kwargs))  # the model's arrays are gone
     else:
-        new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+        new_leaves, new_def, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
     if _compiled_steps() != compiled:
         note_recompile(self, history, self_def)
     history.treedef = self_def
     if boxed.value:
-        new_self, out = _unbox((new_self, out))
-    taken = {id(x) for x in arg_leaves}
+        new_leaves, out = _unbox((new_leaves, out))
+    new_def = new_def.value
+    new_self = tree_unflatten(new_def, new_leaves)
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
-    inputs = taken.union(map(id, self_leaves))
-    return new_self, out, step_record(new_self, self_def, made, inputs)
+    inputs = set(map(id, arg_leaves))
+    inputs.update(map(id, self_leaves))
+    return new_self, out, step_record(new_self, self_def, made, inputs, (new_leaves, new_def))
 
 
 def step_record(
-    new_self: Any, self_def: PyTreeDef | None, made: StepRecord | None, inputs: set[int]
+    new_self: Any,
+    self_def: PyTreeDef | None,
+    made: StepRecord | None,
+    inputs: set[int],
+    flat: tuple[list[Any], PyTreeDef] | None = None,
 ) -> StepRecord:
-    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id)."""
-    new_leaves, new_def = tree_flatten(new_self)
+    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id).
+
+    ``flat``: ``new_self``'s leaves and structure, when the caller has them.
+    """
+    new_leaves, new_def = tree_flatten(new_self) if flat is None else flat
     same_structure = made is not None and bool(new_def == self_def)  # type: ignore[operator]
     if made is not None and same_structure and len(made.eligible) == len(new_leaves):
         eligible = made.eligible  # the same structure: the same shapes at the same places
