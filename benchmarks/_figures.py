@@ -280,10 +280,10 @@ _COMPILED = {"optax jit", "nnx.jit", "eqx.filter_jit", "flarejax eager", "flarej
 def sweep_leaves(s: Settings) -> Figure:
     """Time per step vs number of (16, 16) leaves: the per-leaf overhead."""
     counts = (10, 50) if s.quick else (10, 30, 100, 300, 1000, 3000, 5000)
-    # XLA compiles an n-leaf Adam in time superlinear in n (10-30 s at 1000 leaves
-    # on 2 cores, per peer), so the compiled peers stop here; PyTorch goes on. The
-    # update figure has all peers at 500 leaves.
-    max_compiled = 50 if s.quick else 300
+    # Every peer runs to the last count. XLA compiles an n-leaf Adam in time
+    # superlinear in n (about 10-30 s at 1000 leaves and minutes at 5000 on 2 cores,
+    # per peer): the full figure takes tens of minutes there. --max-leaves bounds it.
+    max_compiled = counts[-1] if s.max_leaves is None else s.max_leaves
     cases = []
     for n in counts:
         params = leaves_params(n, (16, 16))
