@@ -139,9 +139,7 @@ def run_page(page: str) -> PageRun:
         # Pad with newlines so that tracebacks give the page's own line numbers.
         # dont_inherit: the page runs without this module's __future__ imports, as
         # sphinx runs it (postponed annotations would break dataclasses defined there).
-        code = compile(
-            "\n" * (block.line - 1) + block.text, str(path), "exec", dont_inherit=True
-        )
+        code = compile("\n" * (block.line - 1) + block.text, str(path), "exec", dont_inherit=True)
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
