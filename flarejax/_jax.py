@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from jax._src import core as _core
 from jax._src import xla_bridge as _xla_bridge
+from jax import Array as _JaxArray
 from jax._src.array import ArrayImpl
 from jax._src.interpreters import partial_eval as _pe
 from jax._src.lax.lax import _convert_element_type
@@ -114,6 +115,6 @@ def run_live(closed: Any, args: list[Any]) -> list[Any]:
     # stored: made a JAX array of the traced signature, as jax.jit returns it.
     avals: list[Any] = [v.aval for v in live.outvars]
     return [
-        x if isinstance(x, ArrayImpl) else with_weak_type(x, a.dtype, a.weak_type)
+        x if isinstance(x, _JaxArray) else with_weak_type(x, a.dtype, a.weak_type)
         for x, a in zip(out, avals)
     ]
