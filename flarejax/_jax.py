@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from jax import Array as _JaxArray
 from jax._src import core as _core
 from jax._src import xla_bridge as _xla_bridge
-from jax import Array as _JaxArray
 from jax._src.array import ArrayImpl
 from jax._src.interpreters import partial_eval as _pe
 from jax._src.lax.lax import _convert_element_type

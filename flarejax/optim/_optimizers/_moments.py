@@ -41,14 +41,16 @@ def ema(average: jax.Array, x: Any, decay: Any) -> jax.Array:
 
 def debias(average: jax.Array, decay: Any, t: jax.Array) -> jax.Array:
     """Bias correction of an average started at zero: :math:`a_t / (1 - \\beta^t)`."""
-    correction = once_per_step(_bias_correction, decay, t)
-    if _is_weak_scalar(correction) and _is_array(average):
-        correction = _coefficient(correction, average, _same)
-    return average / correction
+    # Multiplied by the inverse, computed once per step: XLA rewrites a division
+    # by a scalar so where it sees one per parameter, not where it is shared.
+    inverse = once_per_step(_inverse_correction, decay, t)
+    if _is_weak_scalar(inverse) and _is_array(average):
+        inverse = _coefficient(inverse, average, _same)
+    return average * inverse
 
 
-def _bias_correction(decay: Any, t: jax.Array) -> Any:
-    return 1 - decay**t
+def _inverse_correction(decay: Any, t: jax.Array) -> Any:
+    return 1 / (1 - decay**t)
 
 
 def _same(x: Any) -> Any:
