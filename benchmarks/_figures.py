@@ -22,7 +22,7 @@ from _peers import (
     need,
     optax_train,
 )
-from _probes import COUNT_PEERS, SCENARIOS, copy_steps, memory_analysis
+from _probes import COUNT_PEERS, HLO_PEERS, SCENARIOS, copy_steps, hlo_counts, memory_analysis
 from _timing import Settings, failed_row, first_call, measure, row
 
 __all__ = ["FIGURES"]
@@ -210,6 +210,23 @@ def memory(s: Settings) -> Figure:
     }
 
 
+def hlo_ops(s: Settings) -> Figure:
+    """HLO operations and fusions (loops) per leaf of the jitted Adam update."""
+    small, large = (20, 40) if s.quick else (100, 200)
+    rows = []
+    for peer in HLO_PEERS:
+        try:
+            counts = hlo_counts(peer, small, large)
+            rows.append(row(peer, value=counts["stablehlo_ops"], unit="ops/leaf", **counts))
+        except Exception as exc:
+            rows.append(failed_row(peer, exc))
+    return {
+        "title": "HLO per leaf of the jitted Adam update ((16, 16) leaves): StableHLO "
+        "operations given to XLA, fusions (loops) and instructions after compilation",
+        "cases": [case("per leaf", rows, baseline="optax jit+donate", n_leaves=[small, large])],
+    }
+
+
 def bandwidth(s: Settings) -> Figure:
     n = 2**23 if s.quick else 2**26
     copies = copy_steps(n)
@@ -263,10 +280,10 @@ _COMPILED = {"optax jit", "nnx.jit", "eqx.filter_jit", "flarejax eager", "flarej
 def sweep_leaves(s: Settings) -> Figure:
     """Time per step vs number of (16, 16) leaves: the per-leaf overhead."""
     counts = (10, 50) if s.quick else (10, 30, 100, 300, 1000, 3000, 5000)
-    # XLA compiles an n-leaf Adam in time superlinear in n (10-30 s at 1000 leaves
-    # on 2 cores, per peer), so the compiled peers stop here; PyTorch goes on. The
-    # update figure has all peers at 500 leaves.
-    max_compiled = 50 if s.quick else 300
+    # Every peer runs to the last count. XLA compiles an n-leaf Adam in time
+    # superlinear in n (about 10-30 s at 1000 leaves and minutes at 5000 on 2 cores,
+    # per peer): the full figure takes tens of minutes there. --max-leaves bounds it.
+    max_compiled = counts[-1] if s.max_leaves is None else s.max_leaves
     cases = []
     for n in counts:
         params = leaves_params(n, (16, 16))
@@ -307,6 +324,7 @@ FIGURES: dict[str, Callable[[Settings], Figure]] = {
     "compile_time": compile_time,
     "compile_count": compile_count,
     "memory": memory,
+    "hlo_ops": hlo_ops,
     "bandwidth": bandwidth,
     "sweep_leaves": sweep_leaves,
     "sweep_params": sweep_params,

@@ -17,7 +17,7 @@ import numpy as np
 from _models import LR, eqx_mlp, grads_like, mlp_batch, mlp_loss, mlp_params, nnx_mlp
 from _peers import need
 
-__all__ = ["COUNT_PEERS", "SCENARIOS", "copy_steps", "memory_analysis"]
+__all__ = ["COUNT_PEERS", "HLO_PEERS", "SCENARIOS", "copy_steps", "hlo_counts", "memory_analysis"]
 
 # scenario -> (call opt.init before the first step, change the learning rate every step)
 SCENARIOS = {"cold": (False, False), "after init": (True, False), "lr every step": (True, True)}
@@ -239,3 +239,64 @@ def copy_steps(n: int) -> dict[str, tuple[Callable[[], Callable[[], Any]], int]]
         "jax x+1 (donated, in place)": (jax_inplace, nbytes),
         "jax x+1 (fresh output)": (jax_fresh, nbytes),
     }
+
+
+# -- HLO operations per leaf ----------------------------------------------------------------
+
+
+def _lowered_optax(params: Any) -> Any:
+    optax = need("optax")
+    tx = optax.adam(LR)
+
+    def step(p: Any, s: Any, g: Any) -> Any:
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    return jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
+
+
+def _lowered_flarejax(params: Any) -> Any:
+    flr = need("flarejax")
+    opt = flr.optim.Adam(LR)
+    opt.init(params)
+
+    def step(opt: Any, p: Any, g: Any) -> Any:
+        return opt, opt(p, g)
+
+    return jax.jit(step, donate_argnums=(0, 1)).lower(opt, params, params)
+
+
+HLO_PEERS: dict[str, Callable[[Any], Any]] = {
+    "optax jit+donate": _lowered_optax,
+    "flarejax jit+donate": _lowered_flarejax,
+}
+
+
+def _hlo_counts(lowered: Any) -> dict[str, int]:
+    given = lowered.as_text()  # StableHLO: what XLA is given to compile
+    ops = sum(1 for line in given.splitlines() if " = stablehlo." in line or " = chlo." in line)
+    compiled = lowered.compile().as_text()
+    entry = compiled.split("\nENTRY", 1)[-1]
+    return {
+        "stablehlo_ops": ops,
+        # Each fusion is one loop over its leaf on CPU; the entry's other instructions
+        # are parameters, tuples and the occasional unfused copy.
+        "fusions": sum(1 for line in entry.splitlines() if " fusion(" in line),
+        "entry_instructions": sum(1 for line in entry.splitlines() if " = " in line),
+        "hlo_instructions": sum(1 for line in compiled.splitlines() if " = " in line),
+    }
+
+
+def hlo_counts(peer: str, small: int, large: int) -> dict[str, float]:
+    """HLO counts per leaf of an Adam update: the difference between two leaf counts.
+
+    ``(count(large) - count(small)) / (large - small)`` for (16, 16) leaves, so that
+    what a step has once (the step counter, the bias corrections) cancels out.
+    """
+    a = _hlo_counts(HLO_PEERS[peer](_leaves(small)))
+    b = _hlo_counts(HLO_PEERS[peer](_leaves(large)))
+    return {k: (b[k] - a[k]) / (large - small) for k in a}
+
+
+def _leaves(n: int) -> Any:
+    return {f"layer{i}": jnp.zeros((16, 16), jnp.float32) for i in range(n)}

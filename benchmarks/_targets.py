@@ -100,6 +100,26 @@ def check_targets(results: Results) -> list[dict[str, Any]]:
                     1.5,
                 )
             )
+    compile_cases = r["figures"].get("compile_time", {}).get("cases", [])
+    for c in [c for c in compile_cases if "init" in c["case"]]:
+        out.append(
+            _at_most(
+                f"state init ({c['case'].split(':')[0]}): flarejax opt.init <= 1.5x optax tx.init",
+                _ratio(r, "compile_time", c["case"], "flarejax opt.init", "optax tx.init"),
+                1.5,
+            )
+        )
+    ops = _row(r, "hlo_ops", "per leaf", "flarejax jit+donate")
+    base = _row(r, "hlo_ops", "per leaf", "optax jit+donate")
+    if ops and base:
+        out.append(
+            {
+                "target": "HLO per leaf: flarejax StableHLO ops < optax's (fusions: info)",
+                "measured": f"{ops['stablehlo_ops']:.0f} vs {base['stablehlo_ops']:.0f} ops, "
+                f"{ops['fusions']:.2f} vs {base['fusions']:.2f} fusions",
+                "met": ops["stablehlo_ops"] < base["stablehlo_ops"],
+            }
+        )
     out += _compile_targets(r)
     for task in ("mlp train", "matrix update"):
         a = _row(r, "memory", f"{task}, donated", "flarejax jit")

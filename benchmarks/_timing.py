@@ -56,6 +56,7 @@ class Settings:
     min_rep_s: float  # a repetition runs enough steps to last at least this long
     max_number: int  # ... but at most this many
     first_call_reps: int  # fresh compilations timed per peer (trace + compile)
+    max_leaves: int | None = None  # compiled peers of sweep_leaves stop here (None: all)
 
 
 QUICK = Settings(

@@ -180,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=HERE.parent / "docs" / "performance", help="output folder"
     )
+    parser.add_argument(
+        "--max-leaves",
+        type=int,
+        default=None,
+        help="sweep_leaves: the compiled (JAX) peers stop at this many leaves (default: "
+        "all run to 5000, which takes tens of minutes on a small CPU)",
+    )
     args = parser.parse_args(argv)
     names = list(FIGURES)
     if args.only:
@@ -188,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown figure(s) {unknown}; choose from {list(FIGURES)}")
     settings = QUICK if args.quick else FULL
+    if args.max_leaves is not None:
+        settings = dataclasses.replace(settings, max_leaves=args.max_leaves)
     args.out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()

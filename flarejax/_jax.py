@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from jax import Array as _JaxArray
 from jax._src import core as _core
 from jax._src import xla_bridge as _xla_bridge
 from jax._src.array import ArrayImpl
+from jax._src.interpreters import partial_eval as _pe
 from jax._src.lax.lax import _convert_element_type
 from jax.experimental.shard_alike import shard_alike
 
@@ -22,6 +24,8 @@ __all__ = [
     "backends_are_initialized",
     "cache_size",
     "carried_by_loop",
+    "current_trace",
+    "run_live",
     "shard_alike",
     "under_jit",
     "with_weak_type",
@@ -61,6 +65,16 @@ def backends_are_initialized() -> bool:
     return bool(_xla_bridge.backends_are_initialized())
 
 
+def current_trace() -> Any:
+    """The trace that operations are recorded into now (None where JAX hides it).
+
+    A value computed in one trace is valid only there: what is computed once
+    and reused (``_core.per_step``) is keyed by it.
+    """
+    ctx = getattr(_core, "trace_ctx", None)
+    return getattr(ctx, "trace", None)
+
+
 # What jax.lax.scan, fori_loop and while_loop record as a traced function's use.
 _LOOPS = frozenset({"scan", "fori_loop", "while_body", "while_cond", "while_loop"})
 
@@ -83,3 +97,24 @@ def carried_by_loop(tracer: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+def run_live(closed: Any, args: list[Any]) -> list[Any]:
+    """Evaluate ``closed`` (a ``jax.make_jaxpr`` result) on ``args``, dead code removed.
+
+    Only the operations its outputs depend on run, each eagerly, as JAX runs an
+    operation outside ``jax.jit``: nothing is compiled but the operations
+    themselves (cached by shape). ``pe.dce_jaxpr`` is the dead-code elimination
+    that ``jax.jit`` itself runs; no public name exposes it.
+    """
+    jaxpr = _pe.convert_constvars_jaxpr(closed.jaxpr)
+    live, used = _pe.dce_jaxpr(jaxpr, [True] * len(jaxpr.outvars))
+    inputs = [x for x, u in zip([*closed.consts, *args], used) if u]
+    out = _core.eval_jaxpr(live, (), *inputs)
+    # A constant output (a literal, a closed-over NumPy array) comes back as it is
+    # stored: made a JAX array of the traced signature, as jax.jit returns it.
+    avals: list[Any] = [v.aval for v in live.outvars]
+    return [
+        x if isinstance(x, _JaxArray) else with_weak_type(x, a.dtype, a.weak_type)
+        for x, a in zip(out, avals)
+    ]

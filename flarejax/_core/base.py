@@ -21,6 +21,7 @@ from .entry import model_entry
 from .grads import match_grads
 from .init import prebuild_state
 from .patterns import model_keys
+from .per_step import once_per_step
 from .select import select_params
 from .step import check_extras, hook_updates, steps_through_call, updates_through_call
 
@@ -109,7 +110,12 @@ class Optimizer:
     step) only the state arrays that nothing outside ``opt`` holds: an array
     taken out of ``opt``'s state (logged, snapshotted, shared with another
     optimizer, or held through ``copy.copy(opt)``) keeps its value, as any JAX
-    array does. The model and gradients passed in are never donated.
+    array does. The gradients passed in are never donated, nor is the model,
+    unless the step is told ``donate=True``: ``model = opt(model, grads,
+    donate=True)`` (or ``opt.minimize(..., donate=True)``) promises that the old
+    model is not used again, and the step writes the new parameters into its
+    buffers and deletes its arrays, as a ``jax.jit`` step with ``donate_argnums``
+    does.
 
     State of a parameter that no longer appears in the model stays in the state
     dicts, untouched (and is saved with checkpoints); it is used again if a
@@ -124,7 +130,7 @@ class Optimizer:
             if method is None:
                 continue
             if not getattr(method, "__flarejax_functional__", False):
-                method = functional_method(model_pos)(method)
+                method = functional_method(model_pos, donates=name != "init")(method)
             if not getattr(method, "__flarejax_entry__", False):
                 method = model_entry(model_pos, _RETURNS[name])(method)
             setattr(cls, name, method)
@@ -205,7 +211,7 @@ class Optimizer:
         return hook_updates(self, grads, params, extras)
 
     @model_entry(0, "model")
-    @functional_method(0)
+    @functional_method(0, donates=True)
     def __call__(self, model: Any, grads: Any, *, wrt: Any = None, **extras: Any) -> Any:
         """Apply one step: return the updated model and advance the optimizer's state.
 
@@ -219,6 +225,12 @@ class Optimizer:
         parameters explicitly: an nnx filter, or a key pattern or predicate.
         An nnx ``Module`` is updated in place (as by ``nnx.Optimizer.update``)
         and returned itself; other models are never modified: a new one is returned.
+
+        ``donate=True`` (eager steps; inside ``jax.jit``, ``donate_argnums``
+        decides) donates the model's arrays to the step: the new parameters are
+        written into the old ones' buffers, and the old arrays are deleted.
+        Each array must then be held by the model alone, once (a ``ValueError``
+        otherwise); one that the optimizer's state also holds is not donated.
         """
         keys, leaves, treedef, updates = model_updates(self, model, grads, extras, wrt)
         params = dict(zip(keys, leaves))
@@ -231,7 +243,7 @@ class Optimizer:
     # -- conveniences built on the hooks -----------------------------------------
 
     @model_entry(1, "pair")
-    @functional_method(1)
+    @functional_method(1, donates=True)
     def minimize(
         self,
         loss_fn: Callable[..., Any],
@@ -281,7 +293,6 @@ class Optimizer:
         return model, ((loss, aux) if has_aux else loss)
 
     @model_entry(0, "none")
-    @functional_method(0)
     def init(self, model: Any, *, wrt: Any = None, **extras: Any) -> None:
         """Build now the state that the first step would build lazily.
 
@@ -312,7 +323,8 @@ class Optimizer:
                     "counter self.t; set self.t = jnp.zeros((), jnp.uint32) in __init__ "
                     "and advance it in call_model"
                 )
-            return value(jnp.asarray(self.__dict__["t"], jnp.int32) - 1)
+            # Evaluated once per step, not once per parameter.
+            return once_per_step(_at_count, value, self.__dict__["t"])
         return value
 
     def takes_per_example_grads(self) -> bool:
@@ -522,6 +534,11 @@ def keep_type(x: Any, like: Any) -> jax.Array:
 def _owner(cls: type, name: str) -> int:
     """The position in ``cls``'s MRO of the class that defines ``name``."""
     return next(i for i, c in enumerate(cls.__mro__) if name in c.__dict__)
+
+
+def _at_count(schedule: Callable[..., Any], t: Any) -> Any:
+    """``schedule`` at the count of completed steps, ``t - 1``."""
+    return schedule(jnp.asarray(t, jnp.int32) - 1)
 
 
 def model_updates(

@@ -11,10 +11,11 @@ static boxes and are put back on the way out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import compress
 from typing import Any, NamedTuple, TypeVar
 
@@ -36,7 +37,16 @@ from .pytree import CHILDREN_SLOT, OWNED_SLOT, TRACED_SLOT
 from .reach import DONATION_WORKS, container_paths, unshared
 from .recompiles import history_of, note_recompile
 
-__all__ = ["Static", "StepRecord", "copy_optimizer", "functional_method", "tracing"]
+__all__ = [
+    "Static",
+    "StepRecord",
+    "copy_optimizer",
+    "functional_method",
+    "own_state",
+    "step_record",
+    "traced_here",
+    "tracing",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +56,16 @@ _state = threading.local()
 def tracing() -> bool:
     """True while a flarejax method runs inside its own compiled call."""
     return getattr(_state, "depth", 0) > 0
+
+
+@contextlib.contextmanager
+def traced_here() -> Iterator[None]:
+    """Run methods as written, as inside the compiled call (for a trace of flarejax's own)."""
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
 
 
 @register_pytree_node_class
@@ -152,7 +172,11 @@ def _call(method: Callable[..., Any], self: Any, args: Any, kwargs: Any) -> Any:
     finally:
         _state.depth -= 1
     _check_state(self)
-    return _box_output((_keep_placement(before, self), out))
+    # The new optimizer as its leaves and structure: the caller needs both, and
+    # flattening it again outside would cost as much as the step's dispatch.
+    new_leaves, new_def = tree_flatten(_keep_placement(before, self))
+    leaves, out, boxed = _box_output((new_leaves, out))
+    return leaves, Static(new_def), out, boxed
 
 
 def _hooks_run_traced(error: Exception) -> Exception:
@@ -234,18 +258,94 @@ def _run(
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
-# Whether a jax.jit (or scan, eval_shape) trace is under way: JAX's private test of
-# its trace stack; assumed not where a JAX version lacks it (no error is raised).
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5), donate_argnums=(6, 8))
+def _run_donating_model(
+    method: Callable[..., Any],
+    self_def: PyTreeDef,
+    donated_mask: tuple[bool, ...],
+    model_at: int | str,
+    model_def: PyTreeDef,
+    model_mask: tuple[bool, ...],
+    donated: list[Any],
+    kept: list[Any],
+    model_donated: list[Any],
+    model_kept: list[Any],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """``_run`` with the model's arrays donated too (``donate=True``)."""
+    it_model, it_model_kept = iter(model_donated), iter(model_kept)
+    model = [next(it_model) if d else next(it_model_kept) for d in model_mask]
+    args, kwargs = _put_model(model_at, tree_unflatten(model_def, model), args, kwargs)
+    it_donated, it_kept = iter(donated), iter(kept)
+    leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
+    return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
+
 
 # The number of compiled variants of the step (jax.jit's private cache counter): a
 # step that grew it compiled.
-_compiled_steps: Callable[[], int] = cache_size(_run)
+_compiled_plain: Callable[[], int] = cache_size(_run)
+_compiled_donating: Callable[[], int] = cache_size(_run_donating_model)
+
+
+def _compiled_steps() -> int:
+    return _compiled_plain() + _compiled_donating()
+
+
+def _put_model(at: int | str, model: Any, args: Any, kwargs: Any) -> tuple[Any, Any]:
+    """``args``, ``kwargs`` with ``model`` at ``at`` (a position, or ``"model"``)."""
+    if isinstance(at, int):
+        return (*args[:at], model, *args[at + 1 :]), kwargs
+    return args, {**kwargs, at: model}
+
+
+def _take_model(
+    model_arg: int, self_leaves: list[Any], args: Any, kwargs: Any
+) -> tuple[int | str, PyTreeDef, tuple[bool, ...], list[Any], Any, Any]:
+    """Where the model is, its structure, which leaves to donate, the leaves, and
+    the arguments without the model.
+
+    Each array of the model must be held once by it and by no other argument (an
+    error otherwise). One that the optimizer's state holds too (state built as
+    the parameter itself, e.g. a copy of the weights) is not donated.
+    """
+    at: int | str = model_arg if model_arg < len(args) else "model"
+    model = args[at] if isinstance(at, int) else kwargs[at]
+    args, kwargs = _put_model(at, None, args, kwargs)
+    leaves, model_def = tree_flatten(model)
+    elsewhere = {id(x): "another argument of the step" for x in tree_leaves((args, kwargs))}
+    state = {id(x) for x in self_leaves}
+    seen: set[int] = set()
+    for i, x in enumerate(leaves):
+        if type(x) is not ARRAY_IMPL:
+            continue
+        where = "another leaf of the model" if id(x) in seen else elsewhere.get(id(x))
+        if where is not None or x.is_deleted():
+            path = jax.tree_util.keystr(tree_flatten_with_path(model)[0][i][0]) or "(root)"
+            if where is None:
+                raise ValueError(
+                    f"donate=True: the model's array at {path} was deleted already (donated "
+                    "to an earlier step?): step the model that step returned"
+                )
+            raise ValueError(
+                f"donate=True: the model's array at {path} is also held by {where}; a "
+                "donated model's arrays are deleted by the step, so each must be held by "
+                "the model alone, once. Pass a copy (jax.tree.map(jnp.copy, model)) or "
+                "step without donate=True."
+            )
+        seen.add(id(x))
+    mask = tuple(type(x) is ARRAY_IMPL and id(x) not in state for x in leaves)
+    return at, model_def, mask, leaves, args, kwargs
+
 
 _PLAIN = (ARRAY_IMPL, np.ndarray)
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def _kinds(leaves: list[Any], more: list[Any]) -> tuple[bool, bool]:
     """(whether any leaf is a tracer, whether all are plain arrays)."""
+    if _PLAIN_TYPES.issuperset(map(type, leaves)) and _PLAIN_TYPES.issuperset(map(type, more)):
+        return False, True  # the common case, tested at C speed
     plain = True
     for leaves_ in (leaves, more):
         for x in leaves_:
@@ -283,11 +383,17 @@ def _donatable(self: Any, self_leaves: list[Any], made: StepRecord | None) -> tu
 
 
 def _eager(
-    method: Callable[..., Any], model_arg: int | None, self: Any, args: Any, kwargs: Any
+    method: Callable[..., Any],
+    model_arg: int | None,
+    self: Any,
+    args: Any,
+    kwargs: Any,
+    donate_model: bool = False,
 ) -> tuple[Any, Any, StepRecord] | None:
     """Run ``method`` as one compiled call: the new optimizer, the result, the record.
 
     ``None`` when the optimizer or the arguments are traced (the user's trace).
+    With ``donate_model``, the model's arrays are donated to the call.
     """
     self_leaves, self_def = tree_flatten(self)
     arg_leaves = tree_flatten((args, kwargs))[0]
@@ -312,18 +418,54 @@ def _eager(
     kept = [x for x, d in zip(self_leaves, mask) if not d]
     history = history_of(self)
     compiled = _compiled_steps()
-    new_self, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+    if donate_model and model_arg is not None:
+        at, model_def, model_mask, model, args, kwargs = _take_model(
+            model_arg, self_leaves, args, kwargs
+        )
+        new_leaves, new_def, out, boxed = _run_donating_model(
+            method,
+            self_def,
+            mask,
+            at,
+            model_def,
+            model_mask,
+            donated,
+            kept,
+            [x for x, d in zip(model, model_mask) if d],
+            [x for x, d in zip(model, model_mask) if not d],
+            args,
+            kwargs,
+        )
+        arg_leaves = tree_leaves((args, kwargs))  # the model's arrays are gone
+    else:
+        new_leaves, new_def, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
     if _compiled_steps() != compiled:
         note_recompile(self, history, self_def)
     history.treedef = self_def
     if boxed.value:
-        new_self, out = _unbox((new_self, out))
-    taken = {id(x) for x in arg_leaves}
+        new_leaves, out = _unbox((new_leaves, out))
+    new_def = new_def.value
+    new_self = tree_unflatten(new_def, new_leaves)
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
-    inputs = taken.union(map(id, self_leaves))
-    new_leaves, new_def = tree_flatten(new_self)
-    same_structure: bool = new_def == self_def  # type: ignore[operator]
+    inputs = set(map(id, arg_leaves))
+    inputs.update(map(id, self_leaves))
+    return new_self, out, step_record(new_self, self_def, made, inputs, (new_leaves, new_def))
+
+
+def step_record(
+    new_self: Any,
+    self_def: PyTreeDef | None,
+    made: StepRecord | None,
+    inputs: set[int],
+    flat: tuple[list[Any], PyTreeDef] | None = None,
+) -> StepRecord:
+    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id).
+
+    ``flat``: ``new_self``'s leaves and structure, when the caller has them.
+    """
+    new_leaves, new_def = tree_flatten(new_self) if flat is None else flat
+    same_structure = made is not None and bool(new_def == self_def)  # type: ignore[operator]
     if made is not None and same_structure and len(made.eligible) == len(new_leaves):
         eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
@@ -333,11 +475,18 @@ def _eager(
         paths = made.paths
     else:
         paths = container_paths(new_self, ARRAY_IMPL)
-    record = StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
-    return new_self, out, record
+    return StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
 
 
-def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
+def own_state(opt: Any, inputs: set[int]) -> None:
+    """Mark the arrays of ``opt`` that are none of ``inputs`` as its own (``init``).
+
+    Built outside a step, they are donated to the next eager step as a step's are.
+    """
+    object.__setattr__(opt, OWNED_SLOT, step_record(opt, None, None, inputs))
+
+
+def functional_method(model_arg: int | None = None, donates: bool = False) -> Callable[[F], F]:
     """Decorate an optimizer method so that an eager call runs as one compiled call.
 
     Inside a JAX trace (the user's ``jax.jit``, ``vmap``, ``grad``, or flarejax's own
@@ -346,16 +495,21 @@ def functional_method(model_arg: int | None = None) -> Callable[[F], F]:
     optimizer's own only after success, so an exception leaves it untouched.
     ``model_arg`` is the position of the argument whose Python numbers are
     non-parameter leaves (kept static); Python numbers elsewhere are dynamic, so
-    that, e.g., ``loss=float(x)`` does not recompile every step.
+    that, e.g., ``loss=float(x)`` does not recompile every step. With ``donates``,
+    the method takes ``donate=True``: an eager call donates the model's arrays
+    (inside a trace it has no effect: ``jax.jit``'s ``donate_argnums`` decides).
     """
 
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            donate = kwargs.pop("donate", False) if donates else False
+            if donate is not False and donate is not True:
+                raise TypeError(f"donate must be True or False, got {donate!r}")
             if tracing():
                 return method(self, *args, **kwargs)
             with _lock_of(self):
-                done = _eager(method, model_arg, self, args, kwargs)
+                done = _eager(method, model_arg, self, args, kwargs, donate)
                 if done is not None:
                     new_self, out, record = done
                     _write_back(self, new_self, record)

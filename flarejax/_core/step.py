@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 
 from .._tree import ARRAY_TYPES
+from .per_step import step_scope
 
 if TYPE_CHECKING:
     from .base import Optimizer
@@ -56,16 +57,17 @@ def hook_updates(
     ``call_param`` runs for every key whose gradient ``call_model`` did not turn
     into ``None``.
     """
-    out = opt.call_model(grads, params=params, **extras)
-    check_same_keys(out, grads)
-    updates: dict[str, jax.Array | None] = {}
-    for key in grads:
-        update = None
-        if out[key] is not None:
-            update = opt.call_param(key, out[key], param=params[key], **extras)
-        if update is not None:
-            check_update(key, params[key], update)
-        updates[key] = update
+    with step_scope():  # scalars every parameter uses are computed once
+        out = opt.call_model(grads, params=params, **extras)
+        check_same_keys(out, grads)
+        updates: dict[str, jax.Array | None] = {}
+        for key in grads:
+            update = None
+            if out[key] is not None:
+                update = opt.call_param(key, out[key], param=params[key], **extras)
+            if update is not None:
+                check_update(key, params[key], update)
+            updates[key] = update
     return updates
 
 

@@ -137,7 +137,9 @@ def run_page(page: str) -> PageRun:
                 failures.append(f"{where}: doctest failed\n{report.getvalue()}")
             continue
         # Pad with newlines so that tracebacks give the page's own line numbers.
-        code = compile("\n" * (block.line - 1) + block.text, str(path), "exec")
+        # dont_inherit: the page runs without this module's __future__ imports, as
+        # sphinx runs it (postponed annotations would break dataclasses defined there).
+        code = compile("\n" * (block.line - 1) + block.text, str(path), "exec", dont_inherit=True)
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):

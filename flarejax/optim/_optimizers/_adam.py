@@ -53,6 +53,9 @@ class Adam(AdaptiveMoments):
     Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
     """
 
+    # All of its lazy state is built by build_state (init need not trace the step).
+    builds_state_by_key = True
+
     def __init__(
         self,
         learning_rate: float,

@@ -55,6 +55,9 @@ class AdamW(Adam, DecoupledDecay):
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
     """
 
+    # All of its lazy state is built by build_state (init need not trace the step).
+    builds_state_by_key = True
+
     def __init__(
         self,
         learning_rate: float,

@@ -16,6 +16,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from ..._core.per_step import once_per_step
+from ..._jax import with_weak_type
 from .._base import Optimizer
 from .._checks import check_nonnegative, check_range
 from ._complex import real_like
@@ -31,12 +33,53 @@ def new_counter() -> jax.Array:
 
 def ema(average: jax.Array, x: Any, decay: Any) -> jax.Array:
     """The exponential moving average :math:`\\beta\\, a + (1 - \\beta)\\, x`."""
-    return decay * average + (1 - decay) * x
+    if not (_is_weak_scalar(decay) and _is_array(average) and _is_array(x)):
+        return decay * average + (1 - decay) * x
+    # The coefficients in the dtypes that promotion gives them, once per step.
+    return _coefficient(decay, average, _same) * average + _coefficient(decay, x, _one_minus) * x
 
 
 def debias(average: jax.Array, decay: Any, t: jax.Array) -> jax.Array:
     """Bias correction of an average started at zero: :math:`a_t / (1 - \\beta^t)`."""
-    return average / (1 - decay**t)
+    # Multiplied by the inverse, computed once per step: XLA rewrites a division
+    # by a scalar so where it sees one per parameter, not where it is shared.
+    inverse = once_per_step(_inverse_correction, decay, t)
+    if _is_weak_scalar(inverse) and _is_array(average):
+        inverse = _coefficient(inverse, average, _same)
+    return average * inverse
+
+
+def _inverse_correction(decay: Any, t: jax.Array) -> Any:
+    return 1 / (1 - decay**t)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def _one_minus(x: Any) -> Any:
+    return 1 - x
+
+
+def _is_weak_scalar(x: Any) -> bool:
+    """A Python number or a weakly-typed 0-d array: promotion gives it its partner's dtype."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return True
+    return isinstance(x, (jax.Array, jax.core.Tracer)) and x.ndim == 0 and jax.typeof(x).weak_type
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (jax.Array, jax.core.Tracer))
+
+
+def _coefficient(scalar: Any, like: jax.Array, fn: Any) -> Any:
+    """``fn(scalar)`` cast to ``like``'s dtype and weak type, as ``fn(scalar) * like``
+    would cast it, computed once per step."""
+    return once_per_step(_cast, fn, scalar, like.dtype, jax.typeof(like).weak_type)
+
+
+def _cast(fn: Any, scalar: Any, dtype: Any, weak: bool) -> Any:
+    return with_weak_type(fn(scalar), dtype, weak)
 
 
 def nesterov_debias(m: jax.Array, grad: jax.Array, b1: Any, t: jax.Array) -> jax.Array:
@@ -114,3 +157,11 @@ class AdaptiveMoments(Counted, StateDtype):
             self.m[key] = jnp.full_like(grad, initial, dtype=dtype)
             # |g|^2 is real, for complex g too.
             getattr(self, self.second_moment)[key] = real_like(grad, initial)
+
+    def build_state(self, key: str, grad: jax.Array) -> None:
+        """Build the state of ``key`` as a first step would; what ``init`` calls.
+
+        Used by ``init`` only for a class that sets ``builds_state_by_key = True``
+        in its own body: one whose step builds nothing but ``_build``'s state.
+        """
+        self._build(key, grad)
