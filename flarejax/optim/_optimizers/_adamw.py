@@ -26,6 +26,11 @@ class AdamW(Adam, DecoupledDecay):
     parameter, not the gradient, and is scaled by the learning rate, as in
     ``optax.adamw`` (equal to it) and ``torch.optim.AdamW``.
 
+    Every optimizer with decoupled weight decay (:class:`AdamaxW`,
+    :class:`NAdamW`, :class:`LAMB`, :class:`Lion`, :class:`Adan`,
+    :class:`AdEMAMix`, ...) takes ``weight_decay``, ``mask`` and
+    ``decouple_from_lr`` below, as here.
+
     Parameters
     ----------
     learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype
@@ -45,10 +50,6 @@ class AdamW(Adam, DecoupledDecay):
         (:math:`\eta_0`, the first step's learning rate, must be positive).
         :math:`\lambda` is then a decay per step, independent of the learning
         rate, as Loshchilov & Hutter define it.
-
-    Every optimizer with decoupled weight decay (:class:`AdamaxW`,
-    :class:`NAdamW`, :class:`LAMB`, :class:`Lion`, :class:`Adan`,
-    :class:`AdEMAMix`) takes these three arguments, as here.
 
     References
     ----------
