@@ -243,18 +243,22 @@ def _keep_placement(before: tuple[list[Any], PyTreeDef], self: Any) -> Any:
     return tree_unflatten(new_def, tied)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=3)
+# The optimizer and the arguments cross as flat lists beside their (static)
+# structures: flattened once here, they are not flattened again by jax.jit, whose
+# C++ fast path takes a list of arrays at little cost (dicts cost a sort each).
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=4)
 def _run(
     method: Callable[..., Any],
     self_def: PyTreeDef,
     donated_mask: tuple[bool, ...],
+    args_def: PyTreeDef,
     donated: list[Any],
     kept: list[Any],
-    args: Any,
-    kwargs: Any,
+    arg_leaves: list[Any],
 ) -> Any:
     it_donated, it_kept = iter(donated), iter(kept)
     leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
+    args, kwargs = tree_unflatten(args_def, arg_leaves)
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
@@ -396,7 +400,7 @@ def _eager(
     With ``donate_model``, the model's arrays are donated to the call.
     """
     self_leaves, self_def = tree_flatten(self)
-    arg_leaves = tree_flatten((args, kwargs))[0]
+    arg_leaves, args_def = tree_flatten((args, kwargs))
     traced, plain = _kinds(self_leaves, arg_leaves)
     if traced:
         return None
@@ -409,13 +413,13 @@ def _eager(
                 kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
         args, kwargs = _box_args((args, kwargs))
         self_leaves, self_def = tree_flatten(_box_leaves(self))
-        arg_leaves = tree_flatten((args, kwargs))[0]
+        arg_leaves, args_def = tree_flatten((args, kwargs))
     made: StepRecord | None = getattr(self, OWNED_SLOT, None)
     if made is not None and made.treedef != self_def:
         made = None  # the structure changed since: start afresh
     mask = _donatable(self, self_leaves, made)
-    donated = [x for x, d in zip(self_leaves, mask) if d]
-    kept = [x for x, d in zip(self_leaves, mask) if not d]
+    donated = list(compress(self_leaves, mask))
+    kept = list(compress(self_leaves, map(operator.not_, mask)))
     history = history_of(self)
     compiled = _compiled_steps()
     if donate_model and model_arg is not None:
@@ -438,7 +442,9 @@ def _eager(
         )
         arg_leaves = tree_leaves((args, kwargs))  # the model's arrays are gone
     else:
-        new_leaves, new_def, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+        new_leaves, new_def, out, boxed = _run(
+            method, self_def, mask, args_def, donated, kept, arg_leaves
+        )
     if _compiled_steps() != compiled:
         note_recompile(self, history, self_def)
     history.treedef = self_def
