@@ -15,7 +15,7 @@ import contextlib
 import functools
 import operator
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
 from typing import Any, NamedTuple, TypeVar
 
@@ -454,8 +454,7 @@ def _eager(
     new_self = tree_unflatten(new_def, new_leaves)
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
-    inputs = set(map(id, arg_leaves))
-    inputs.update(map(id, self_leaves))
+    inputs = arg_leaves + self_leaves
     return new_self, out, step_record(new_self, self_def, made, inputs, (new_leaves, new_def))
 
 
@@ -463,10 +462,11 @@ def step_record(
     new_self: Any,
     self_def: PyTreeDef | None,
     made: StepRecord | None,
-    inputs: set[int],
+    inputs: Sequence[Any],
     flat: tuple[list[Any], PyTreeDef] | None = None,
 ) -> StepRecord:
-    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id).
+    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (the
+    leaves that went into the step, compared by identity).
 
     ``flat``: ``new_self``'s leaves and structure, when the caller has them.
     """
@@ -476,7 +476,13 @@ def step_record(
         eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
         eligible = tuple(type(x) is ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
-    owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
+    # Compared by id, at C speed: usually none of them is an input.
+    new_ids = set(map(id, compress(new_leaves, eligible)))
+    if new_ids.isdisjoint(map(id, inputs)):
+        owned = eligible
+    else:
+        ids = set(map(id, inputs))
+        owned = tuple(map(operator.gt, eligible, map(ids.__contains__, map(id, new_leaves))))
     if made is not None and same_structure:
         paths = made.paths
     else:
@@ -484,8 +490,8 @@ def step_record(
     return StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
 
 
-def own_state(opt: Any, inputs: set[int]) -> None:
-    """Mark the arrays of ``opt`` that are none of ``inputs`` as its own (``init``).
+def own_state(opt: Any, inputs: Sequence[Any]) -> None:
+    """Mark the arrays of ``opt`` that are none of ``inputs`` (leaves) as its own (``init``).
 
     Built outside a step, they are donated to the next eager step as a step's are.
     """
