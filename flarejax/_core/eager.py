@@ -17,6 +17,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
+from sys import getrefcount
 from typing import Any, NamedTuple, TypeVar
 
 import jax
@@ -458,6 +459,10 @@ def _eager(
     return new_self, out, step_record(new_self, self_def, made, inputs, (new_leaves, new_def))
 
 
+# The references of an array made by the step while ``step_record`` counts them.
+_FRESH_REFS = 3
+
+
 def step_record(
     new_self: Any,
     self_def: PyTreeDef | None,
@@ -476,9 +481,12 @@ def step_record(
         eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
         eligible = tuple(type(x) is ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
-    # Compared by id, at C speed: usually none of them is an input.
-    new_ids = set(map(id, compress(new_leaves, eligible)))
-    if new_ids.isdisjoint(map(id, inputs)):
+    # An array the step made is held by ``new_leaves``, its container in ``new_self``
+    # and getrefcount's argument alone; an input is held by ``inputs`` too. When
+    # every eligible array has just those three, none is an input (the common
+    # case, tested at C speed); otherwise they are compared by id.
+    fresh = sum(map(getrefcount, compress(new_leaves, eligible))) == _FRESH_REFS * sum(eligible)
+    if fresh or set(map(id, compress(new_leaves, eligible))).isdisjoint(map(id, inputs)):
         owned = eligible
     else:
         ids = set(map(id, inputs))
