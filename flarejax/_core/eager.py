@@ -263,7 +263,7 @@ def _run(
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5), donate_argnums=(6, 8))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5, 10), donate_argnums=(6, 8))
 def _run_donating_model(
     method: Callable[..., Any],
     self_def: PyTreeDef,
@@ -275,12 +275,13 @@ def _run_donating_model(
     kept: list[Any],
     model_donated: list[Any],
     model_kept: list[Any],
-    args: Any,
-    kwargs: Any,
+    args_def: PyTreeDef,
+    arg_leaves: list[Any],
 ) -> Any:
     """``_run`` with the model's arrays donated too (``donate=True``)."""
     it_model, it_model_kept = iter(model_donated), iter(model_kept)
     model = [next(it_model) if d else next(it_model_kept) for d in model_mask]
+    args, kwargs = tree_unflatten(args_def, arg_leaves)
     args, kwargs = _put_model(model_at, tree_unflatten(model_def, model), args, kwargs)
     it_donated, it_kept = iter(donated), iter(kept)
     leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
@@ -306,9 +307,9 @@ def _put_model(at: int | str, model: Any, args: Any, kwargs: Any) -> tuple[Any, 
 
 def _take_model(
     model_arg: int, self_leaves: list[Any], args: Any, kwargs: Any
-) -> tuple[int | str, PyTreeDef, tuple[bool, ...], list[Any], Any, Any]:
+) -> tuple[int | str, PyTreeDef, tuple[bool, ...], list[Any], PyTreeDef, list[Any]]:
     """Where the model is, its structure, which leaves to donate, the leaves, and
-    the arguments without the model.
+    the arguments without the model (their structure and leaves).
 
     Each array of the model must be held once by it and by no other argument (an
     error otherwise). One that the optimizer's state holds too (state built as
@@ -318,7 +319,8 @@ def _take_model(
     model = args[at] if isinstance(at, int) else kwargs[at]
     args, kwargs = _put_model(at, None, args, kwargs)
     leaves, model_def = tree_flatten(model)
-    elsewhere = {id(x): "another argument of the step" for x in tree_leaves((args, kwargs))}
+    rest, rest_def = tree_flatten((args, kwargs))
+    elsewhere = {id(x): "another argument of the step" for x in rest}
     state = {id(x) for x in self_leaves}
     seen: set[int] = set()
     for i, x in enumerate(leaves):
@@ -340,7 +342,7 @@ def _take_model(
             )
         seen.add(id(x))
     mask = tuple(type(x) is ARRAY_IMPL and id(x) not in state for x in leaves)
-    return at, model_def, mask, leaves, args, kwargs
+    return at, model_def, mask, leaves, rest_def, rest
 
 
 _PLAIN = (ARRAY_IMPL, np.ndarray)
@@ -424,7 +426,7 @@ def _eager(
     history = history_of(self)
     compiled = _compiled_steps()
     if donate_model and model_arg is not None:
-        at, model_def, model_mask, model, args, kwargs = _take_model(
+        at, model_def, model_mask, model, rest_def, arg_leaves = _take_model(
             model_arg, self_leaves, args, kwargs
         )
         new_leaves, new_def, out, boxed = _run_donating_model(
@@ -438,10 +440,9 @@ def _eager(
             kept,
             [x for x, d in zip(model, model_mask) if d],
             [x for x, d in zip(model, model_mask) if not d],
-            args,
-            kwargs,
+            rest_def,
+            arg_leaves,  # without the model's arrays: they are gone
         )
-        arg_leaves = tree_leaves((args, kwargs))  # the model's arrays are gone
     else:
         new_leaves, new_def, out, boxed = _run(
             method, self_def, mask, args_def, donated, kept, arg_leaves
