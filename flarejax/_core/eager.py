@@ -15,8 +15,9 @@ import contextlib
 import functools
 import operator
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
+from sys import getrefcount
 from typing import Any, NamedTuple, TypeVar
 
 import jax
@@ -243,22 +244,26 @@ def _keep_placement(before: tuple[list[Any], PyTreeDef], self: Any) -> Any:
     return tree_unflatten(new_def, tied)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=3)
+# The optimizer and the arguments cross as flat lists beside their (static)
+# structures: flattened once here, they are not flattened again by jax.jit, whose
+# C++ fast path takes a list of arrays at little cost (dicts cost a sort each).
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=4)
 def _run(
     method: Callable[..., Any],
     self_def: PyTreeDef,
     donated_mask: tuple[bool, ...],
+    args_def: PyTreeDef,
     donated: list[Any],
     kept: list[Any],
-    args: Any,
-    kwargs: Any,
+    arg_leaves: list[Any],
 ) -> Any:
     it_donated, it_kept = iter(donated), iter(kept)
     leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
+    args, kwargs = tree_unflatten(args_def, arg_leaves)
     return _call(method, tree_unflatten(self_def, leaves), args, kwargs)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5), donate_argnums=(6, 8))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5, 10), donate_argnums=(6, 8))
 def _run_donating_model(
     method: Callable[..., Any],
     self_def: PyTreeDef,
@@ -270,12 +275,13 @@ def _run_donating_model(
     kept: list[Any],
     model_donated: list[Any],
     model_kept: list[Any],
-    args: Any,
-    kwargs: Any,
+    args_def: PyTreeDef,
+    arg_leaves: list[Any],
 ) -> Any:
     """``_run`` with the model's arrays donated too (``donate=True``)."""
     it_model, it_model_kept = iter(model_donated), iter(model_kept)
     model = [next(it_model) if d else next(it_model_kept) for d in model_mask]
+    args, kwargs = tree_unflatten(args_def, arg_leaves)
     args, kwargs = _put_model(model_at, tree_unflatten(model_def, model), args, kwargs)
     it_donated, it_kept = iter(donated), iter(kept)
     leaves = [next(it_donated) if d else next(it_kept) for d in donated_mask]
@@ -301,9 +307,9 @@ def _put_model(at: int | str, model: Any, args: Any, kwargs: Any) -> tuple[Any, 
 
 def _take_model(
     model_arg: int, self_leaves: list[Any], args: Any, kwargs: Any
-) -> tuple[int | str, PyTreeDef, tuple[bool, ...], list[Any], Any, Any]:
+) -> tuple[int | str, PyTreeDef, tuple[bool, ...], list[Any], PyTreeDef, list[Any]]:
     """Where the model is, its structure, which leaves to donate, the leaves, and
-    the arguments without the model.
+    the arguments without the model (their structure and leaves).
 
     Each array of the model must be held once by it and by no other argument (an
     error otherwise). One that the optimizer's state holds too (state built as
@@ -313,7 +319,8 @@ def _take_model(
     model = args[at] if isinstance(at, int) else kwargs[at]
     args, kwargs = _put_model(at, None, args, kwargs)
     leaves, model_def = tree_flatten(model)
-    elsewhere = {id(x): "another argument of the step" for x in tree_leaves((args, kwargs))}
+    rest, rest_def = tree_flatten((args, kwargs))
+    elsewhere = {id(x): "another argument of the step" for x in rest}
     state = {id(x) for x in self_leaves}
     seen: set[int] = set()
     for i, x in enumerate(leaves):
@@ -335,7 +342,7 @@ def _take_model(
             )
         seen.add(id(x))
     mask = tuple(type(x) is ARRAY_IMPL and id(x) not in state for x in leaves)
-    return at, model_def, mask, leaves, args, kwargs
+    return at, model_def, mask, leaves, rest_def, rest
 
 
 _PLAIN = (ARRAY_IMPL, np.ndarray)
@@ -396,7 +403,7 @@ def _eager(
     With ``donate_model``, the model's arrays are donated to the call.
     """
     self_leaves, self_def = tree_flatten(self)
-    arg_leaves = tree_flatten((args, kwargs))[0]
+    arg_leaves, args_def = tree_flatten((args, kwargs))
     traced, plain = _kinds(self_leaves, arg_leaves)
     if traced:
         return None
@@ -409,17 +416,17 @@ def _eager(
                 kwargs = {**kwargs, "model": _box_tree(kwargs["model"])}
         args, kwargs = _box_args((args, kwargs))
         self_leaves, self_def = tree_flatten(_box_leaves(self))
-        arg_leaves = tree_flatten((args, kwargs))[0]
+        arg_leaves, args_def = tree_flatten((args, kwargs))
     made: StepRecord | None = getattr(self, OWNED_SLOT, None)
     if made is not None and made.treedef != self_def:
         made = None  # the structure changed since: start afresh
     mask = _donatable(self, self_leaves, made)
-    donated = [x for x, d in zip(self_leaves, mask) if d]
-    kept = [x for x, d in zip(self_leaves, mask) if not d]
+    donated = list(compress(self_leaves, mask))
+    kept = list(compress(self_leaves, map(operator.not_, mask)))
     history = history_of(self)
     compiled = _compiled_steps()
     if donate_model and model_arg is not None:
-        at, model_def, model_mask, model, args, kwargs = _take_model(
+        at, model_def, model_mask, model, rest_def, arg_leaves = _take_model(
             model_arg, self_leaves, args, kwargs
         )
         new_leaves, new_def, out, boxed = _run_donating_model(
@@ -433,12 +440,13 @@ def _eager(
             kept,
             [x for x, d in zip(model, model_mask) if d],
             [x for x, d in zip(model, model_mask) if not d],
-            args,
-            kwargs,
+            rest_def,
+            arg_leaves,  # without the model's arrays: they are gone
         )
-        arg_leaves = tree_leaves((args, kwargs))  # the model's arrays are gone
     else:
-        new_leaves, new_def, out, boxed = _run(method, self_def, mask, donated, kept, args, kwargs)
+        new_leaves, new_def, out, boxed = _run(
+            method, self_def, mask, args_def, donated, kept, arg_leaves
+        )
     if _compiled_steps() != compiled:
         note_recompile(self, history, self_def)
     history.treedef = self_def
@@ -448,19 +456,23 @@ def _eager(
     new_self = tree_unflatten(new_def, new_leaves)
     # jax.jit returns an unchanged input as the very same array: such an array
     # (a parameter kept as state, say) is the caller's, not the optimizer's own.
-    inputs = set(map(id, arg_leaves))
-    inputs.update(map(id, self_leaves))
+    inputs = arg_leaves + self_leaves
     return new_self, out, step_record(new_self, self_def, made, inputs, (new_leaves, new_def))
+
+
+# The references of an array made by the step while ``step_record`` counts them.
+_FRESH_REFS = 3
 
 
 def step_record(
     new_self: Any,
     self_def: PyTreeDef | None,
     made: StepRecord | None,
-    inputs: set[int],
+    inputs: Sequence[Any],
     flat: tuple[list[Any], PyTreeDef] | None = None,
 ) -> StepRecord:
-    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (by id).
+    """What a step made: the arrays of ``new_self`` that are none of ``inputs`` (the
+    leaves that went into the step, compared by identity).
 
     ``flat``: ``new_self``'s leaves and structure, when the caller has them.
     """
@@ -470,7 +482,16 @@ def step_record(
         eligible = made.eligible  # the same structure: the same shapes at the same places
     else:
         eligible = tuple(type(x) is ARRAY_IMPL and x.ndim > 0 for x in new_leaves)
-    owned = tuple(e and id(x) not in inputs for x, e in zip(new_leaves, eligible))
+    # An array the step made is held by ``new_leaves``, its container in ``new_self``
+    # and getrefcount's argument alone; an input is held by ``inputs`` too. When
+    # every eligible array has just those three, none is an input (the common
+    # case, tested at C speed); otherwise they are compared by id.
+    fresh = sum(map(getrefcount, compress(new_leaves, eligible))) == _FRESH_REFS * sum(eligible)
+    if fresh or set(map(id, compress(new_leaves, eligible))).isdisjoint(map(id, inputs)):
+        owned = eligible
+    else:
+        ids = set(map(id, inputs))
+        owned = tuple(map(operator.gt, eligible, map(ids.__contains__, map(id, new_leaves))))
     if made is not None and same_structure:
         paths = made.paths
     else:
@@ -478,8 +499,8 @@ def step_record(
     return StepRecord(tuple(new_leaves), owned, eligible, new_def, paths)
 
 
-def own_state(opt: Any, inputs: set[int]) -> None:
-    """Mark the arrays of ``opt`` that are none of ``inputs`` as its own (``init``).
+def own_state(opt: Any, inputs: Sequence[Any]) -> None:
+    """Mark the arrays of ``opt`` that are none of ``inputs`` (leaves) as its own (``init``).
 
     Built outside a step, they are donated to the next eager step as a step's are.
     """

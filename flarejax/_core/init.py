@@ -138,12 +138,11 @@ def prebuild_state(opt: Any, model: Any, extras: dict[str, Any]) -> None:
         return [x for x, t in zip(new, out["traced"]) if t]
 
     args = [x for x, d in zip(leaves, dynamic) if d]
-    inputs = set(map(id, args))
     closed = jax.make_jaxpr(build)(*args)
     values = iter(run_live(closed, args))
     new = [next(values) if t else x for x, t in zip(out["static"], out["traced"])]
     opt.__dict__.update(tree_unflatten(out["treedef"], new).__dict__)
-    own_state(opt, inputs)
+    own_state(opt, args)
 
 
 @functional_method(0)
@@ -214,7 +213,7 @@ def _build_by_key(opt: Any, model: Any, wrt: Any) -> None:
     """``init`` for a class that builds its state by key: no trace, no compilation."""
     keys, leaves, _, flags, _ = select_params(model, wrt)
     params = {k: x for k, x, f in zip(keys, leaves, flags) if f}
-    inputs = {id(x) for x in tree_leaves((opt, model))}
+    inputs = tree_leaves((opt, model))
     pre = _copy(opt)
     pre._check_specs(params)
     for key, param in params.items():
