@@ -485,8 +485,12 @@ def step_record(
     # An array the step made is held by ``new_leaves``, its container in ``new_self``
     # and getrefcount's argument alone; an input is held by ``inputs`` too. When
     # every eligible array has just those three, none is an input (the common
-    # case, tested at C speed); otherwise they are compared by id.
-    fresh = sum(map(getrefcount, compress(new_leaves, eligible))) == _FRESH_REFS * sum(eligible)
+    # case, tested at C speed; every count is at least three, so the sum says it);
+    # otherwise, or where this interpreter counts differently (the probe of
+    # reach.py), they are compared by id.
+    fresh = DONATION_WORKS and sum(
+        map(getrefcount, compress(new_leaves, eligible))
+    ) == _FRESH_REFS * sum(eligible)
     if fresh or set(map(id, compress(new_leaves, eligible))).isdisjoint(map(id, inputs)):
         owned = eligible
     else:
