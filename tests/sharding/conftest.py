@@ -4,12 +4,17 @@ Each runs JAX with its own devices (8 host devices, or a distributed runtime), s
 that this pytest process keeps its one device. A job starts when a test first
 asks for its fixture (not on ``--collect-only``, nor in an xdist worker that runs
 none of its tests) and runs once per session. Every job is bounded: it is killed
-``LIMIT`` seconds after its start, and at the end of the session.
+``LIMIT`` seconds after its start, and at the end of the session. Under
+pytest-xdist, the first worker to need a job runs it and saves what it printed;
+the other workers wait for that (a file lock) and read it, so each job runs once
+per test run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +49,7 @@ class Job:
 
 
 _jobs: dict[str, Job] = {}
+_written: list[Path] = []  # results saved for the other xdist workers
 
 
 def _start(name: str) -> None:
@@ -62,6 +68,24 @@ def _start(name: str) -> None:
 
 
 def _finish(name: str) -> Job:
+    """The job ``name``'s result: run by this process, or by another xdist worker."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None or name in _jobs:
+        return _run(name)
+    shared = Path(tempfile.gettempdir()) / f"flarejax-tests-{run}-{name}"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if shared.exists():
+            saved = json.loads(shared.read_text())
+            return Job(None, None, None, 0.0, **saved)  # type: ignore[arg-type]
+        job = _run(name)
+        fields = ("returncode", "stdout", "stderr", "seconds", "killed")
+        shared.write_text(json.dumps({f: getattr(job, f) for f in fields}))
+        _written.append(shared)
+        return job
+
+
+def _run(name: str) -> Job:
     """Start the job ``name`` unless it ran already; wait for it (bounded)."""
     if name not in _jobs:
         _start(name)
@@ -91,6 +115,10 @@ def _kill(job: Job) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for job in _jobs.values():
         _kill(job)
+    # A worker that needs a result after this reruns the job: slower, still right.
+    for path in _written:
+        path.unlink(missing_ok=True)
+        Path(f"{path}.lock").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,6 @@ import json
 
 import pytest
 
-# One xdist worker runs these, so the 8-device subprocess starts once per session.
-pytestmark = pytest.mark.xdist_group("eight_devices")
-
 FOLLOW = [
     "follow[dp-Adam]",
     "follow[fsdp-Adam]",
