@@ -1,4 +1,4 @@
-"""MARS against the authors' torch code; one compilation; checkpoints and memory."""
+"""MARS against the authors' code (a NumPy port); one compilation; checkpoints and memory."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-import torch
 from helpers import assert_trees_close, models, quadratic_grads, run_flarejax, run_optax
 
 import flarejax as flr
@@ -22,34 +21,34 @@ def mars_update_fn(
     is_grad_2d, optimize_1d, lr_1d_factor, betas_1d, weight_decay_1d,
 ):  # fmt: skip
     """github.com/AGI-Arena/MARS ``MARS/optimizers/mars.py`` ``update_fn``: its
-    ``mars-adamw`` branch without ``amsgrad``, otherwise verbatim."""
+    ``mars-adamw`` branch without ``amsgrad``, ported line by line from torch to
+    float64 NumPy (the in-place ``mul_``/``add_``/``addcmul_`` become in-place
+    array updates of ``p``, ``exp_avg`` and ``exp_avg_sq``)."""
     if optimize_1d or is_grad_2d:
-        c_t = (grad - last_grad).mul(gamma * (beta1 / (1.0 - beta1))).add(grad)
-        c_t_norm = torch.norm(c_t)
+        c_t = (grad - last_grad) * (gamma * (beta1 / (1.0 - beta1))) + grad
+        c_t_norm = np.sqrt(np.sum(c_t * c_t))  # torch.norm(c_t): 2-norm of all entries
         if c_t_norm > 1.0:
             c_t = c_t / c_t_norm
-        exp_avg.mul_(beta1).add_(c_t, alpha=1.0 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(c_t, c_t, value=1.0 - beta2)
+        exp_avg *= beta1
+        exp_avg += (1.0 - beta1) * c_t
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1.0 - beta2) * (c_t * c_t)
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
-        denom = (
-            exp_avg_sq.sqrt().mul(1 / math.sqrt(bias_correction2)).add(eps).mul(bias_correction1)
-        )
-        real_update_tmp = -lr * torch.mul(p.data, wd).add(exp_avg.div(denom))
-        p.data.add_(real_update_tmp)
+        denom = (np.sqrt(exp_avg_sq) * (1 / math.sqrt(bias_correction2)) + eps) * bias_correction1
+        real_update_tmp = -lr * (p * wd + exp_avg / denom)
+        p += real_update_tmp
     else:
         beta1_1d, beta2_1d = betas_1d
-        exp_avg.mul_(beta1_1d).add_(grad, alpha=1.0 - beta1_1d)
-        exp_avg_sq.mul_(beta2_1d).addcmul_(grad, grad, value=1.0 - beta2_1d)
+        exp_avg *= beta1_1d
+        exp_avg += (1.0 - beta1_1d) * grad
+        exp_avg_sq *= beta2_1d
+        exp_avg_sq += (1.0 - beta2_1d) * (grad * grad)
         bias_correction1 = 1.0 - beta1_1d**step
         bias_correction2 = 1.0 - beta2_1d**step
-        denom = (
-            exp_avg_sq.sqrt().mul(1 / math.sqrt(bias_correction2)).add(eps).mul(bias_correction1)
-        )
-        real_update_tmp = (
-            -lr * lr_1d_factor * torch.mul(p.data, weight_decay_1d).add(exp_avg.div(denom))
-        )
-        p.data.add_(real_update_tmp)
+        denom = (np.sqrt(exp_avg_sq) * (1 / math.sqrt(bias_correction2)) + eps) * bias_correction1
+        real_update_tmp = -lr * lr_1d_factor * (p * weight_decay_1d + exp_avg / denom)
+        p += real_update_tmp
 
 
 def run_reference(params, steps, lr, optimize_1d=False, **kw):
@@ -60,13 +59,13 @@ def run_reference(params, steps, lr, optimize_1d=False, **kw):
     if optimize_1d:
         hp["weight_decay_1d"] = hp["wd"]
     leaves, treedef = jax.tree_util.tree_flatten(params)
-    ps = [torch.tensor(np.asarray(x, np.float64)) for x in leaves]
-    state = [[torch.zeros_like(p) for _ in range(3)] for p in ps]
+    ps = [np.array(x, np.float64) for x in leaves]
+    state = [[np.zeros_like(p) for _ in range(3)] for p in ps]
     for i in range(steps):
-        current = treedef.unflatten([jnp.asarray(p.numpy(), jnp.float32) for p in ps])
+        current = treedef.unflatten([jnp.asarray(p, jnp.float32) for p in ps])
         grads = jax.tree_util.tree_leaves(quadratic_grads(current, i))
         for j, (p, g) in enumerate(zip(ps, grads)):
-            g = torch.tensor(np.asarray(g, np.float64))
+            g = np.array(g, np.float64)
             exp_avg, exp_avg_sq, last_grad = state[j]
             mars_update_fn(
                 p, g, exp_avg, exp_avg_sq, lr, hp["wd"], hp["beta1"], hp["beta2"], last_grad,
@@ -74,7 +73,7 @@ def run_reference(params, steps, lr, optimize_1d=False, **kw):
                 hp["lr_1d_factor"], hp["betas_1d"], hp["weight_decay_1d"],
             )  # fmt: skip
             state[j][2] = g
-    return treedef.unflatten([jnp.asarray(p.numpy(), jnp.float32) for p in ps])
+    return treedef.unflatten([jnp.asarray(p, jnp.float32) for p in ps])
 
 
 CASES = {
