@@ -1,4 +1,4 @@
-"""AveragedModel and update_bn against torch.optim.swa_utils on the same numbers."""
+"""AveragedModel and update_bn against float64 ports of torch.optim.swa_utils."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import pytest
 
 import flarejax as flr
 from flarejax.optim import SGD, Adam, AveragedModel, update_bn
-
-torch = pytest.importorskip("torch")
-swa_utils = pytest.importorskip("torch.optim.swa_utils")
 
 START, EVERY, STEPS = 3, 2, 12
 
@@ -38,19 +35,27 @@ def trajectory(opt: Any, jit: bool) -> tuple[list[dict[str, np.ndarray]], Any, A
     return seen, opt, model
 
 
-def torch_average(seen: list[dict[str, np.ndarray]], **kwargs: Any) -> dict[str, np.ndarray]:
-    """torch's AveragedModel, update_parameters after the steps AveragedModel averages."""
-    module = torch.nn.ParameterDict(
-        {k: torch.nn.Parameter(torch.zeros(v.shape)) for k, v in seen[0].items()}
-    )
-    averaged = swa_utils.AveragedModel(module, **kwargs)
+def torch_average(seen: list[dict[str, np.ndarray]], decay: float | None) -> dict[str, np.ndarray]:
+    """torch's AveragedModel, update_parameters after the steps AveragedModel averages.
+
+    A float64 port of torch/optim/swa_utils.py ``AveragedModel.update_parameters``:
+    the first update copies the parameters, each later one is the ``_foreach_lerp_``
+    of ``get_swa_multi_avg_fn`` (weight ``1 / (n_averaged + 1)``) or, with a decay,
+    of ``get_ema_multi_avg_fn`` (weight ``1 - decay``).
+    """
+    averaged: dict[str, np.ndarray] = {}
+    n_averaged = 0
     for t, params in enumerate(seen, start=1):
-        with torch.no_grad():
-            for k, v in params.items():
-                module[k].copy_(torch.from_numpy(v.copy()))
-        if t > START and (t - START) % EVERY == 0:
-            averaged.update_parameters(module)
-    return {k: averaged.module[k].detach().numpy() for k in seen[0]}
+        if not (t > START and (t - START) % EVERY == 0):
+            continue
+        current = {k: v.astype(np.float64) for k, v in params.items()}
+        if n_averaged == 0:
+            averaged = current
+        else:
+            weight = 1 / (n_averaged + 1) if decay is None else 1 - decay
+            averaged = {k: averaged[k] + weight * (current[k] - averaged[k]) for k in current}
+        n_averaged += 1
+    return averaged
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
@@ -58,12 +63,11 @@ def torch_average(seen: list[dict[str, np.ndarray]], **kwargs: Any) -> dict[str,
 def test_average_matches_torch_averaged_model(decay: float | None, jit: bool) -> None:
     opt = AveragedModel(SGD(0.05, momentum=0.9), decay, start=START, every=EVERY)
     seen, opt, model = trajectory(opt, jit)
-    kwargs = {} if decay is None else {"multi_avg_fn": swa_utils.get_ema_multi_avg_fn(decay)}
-    expected = torch_average(seen, **kwargs)
+    expected = torch_average(seen, decay)
     got = opt.averaged_params(model)
     assert int(opt.n_averaged) == len(range(START + EVERY, STEPS + 1, EVERY))
     for k in expected:
-        # float32 on both sides; torch's EMA is a lerp, its SWA a division, as here.
+        # float32 here against the float64 reference; torch's EMA and SWA are lerps.
         np.testing.assert_allclose(np.asarray(got[k]), expected[k], rtol=1e-6, atol=1e-7)
     # Training follows the wrapped optimizer alone.
     _, _, plain_model = trajectory(SGD(0.05, momentum=0.9), jit)
@@ -110,17 +114,25 @@ class BNNet(nnx.Module):
         return self.l2(nnx.relu(self.bn(self.l1(x))))
 
 
-def torch_twin(model: BNNet) -> Any:
-    net = torch.nn.Sequential(
-        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 1)
-    )
-    with torch.no_grad():
-        for i, layer in ((0, model.l1), (3, model.l2)):
-            net[i].weight.copy_(torch.tensor(np.asarray(layer.kernel.get_value()).T))
-            net[i].bias.copy_(torch.tensor(np.asarray(layer.bias.get_value())))
-        net[1].weight.copy_(torch.tensor(np.asarray(model.bn.scale.get_value())))
-        net[1].bias.copy_(torch.tensor(np.asarray(model.bn.bias.get_value())))
-    return net
+def torch_update_bn(model: BNNet, batches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The running mean and (unbiased) variance torch's update_bn leaves in BatchNorm1d.
+
+    A float64 port of torch/optim/swa_utils.py ``update_bn`` on the model's twin
+    ``Sequential(Linear, BatchNorm1d, ReLU, Linear)``: the running statistics are
+    reset to zero mean and unit variance, momentum is set to None (a cumulative
+    average, ``torch.nn.modules.batchnorm._BatchNorm.forward`` with factor
+    ``1 / num_batches_tracked``), and each batch's mean and unbiased variance of the
+    first Linear's output are folded in.
+    """
+    kernel = np.asarray(model.l1.kernel.get_value(), np.float64)
+    bias = np.asarray(model.l1.bias.get_value(), np.float64)
+    mean, var = np.zeros(kernel.shape[1]), np.ones(kernel.shape[1])
+    for n, x in enumerate(batches, start=1):
+        h = np.asarray(x, np.float64) @ kernel + bias
+        factor = 1 / n
+        mean = (1 - factor) * mean + factor * h.mean(axis=0)
+        var = (1 - factor) * var + factor * h.var(axis=0, ddof=1)
+    return mean, var
 
 
 def test_update_bn_matches_torch() -> None:
@@ -131,16 +143,15 @@ def test_update_bn_matches_torch() -> None:
         (jax.random.normal(jax.random.key(i), (size, 3)) * (1 + i), jnp.zeros(size))
         for i in range(4)
     ]
-    net = torch_twin(model)
-    swa_utils.update_bn([torch.tensor(np.asarray(x)) for x, _ in batches], net)
+    running_mean, running_var = torch_update_bn(model, [x for x, _ in batches])
     assert update_bn(model, batches) is model
     np.testing.assert_allclose(
-        np.asarray(model.bn.mean.get_value()), net[1].running_mean.numpy(), rtol=1e-5, atol=1e-6
+        np.asarray(model.bn.mean.get_value()), running_mean, rtol=1e-5, atol=1e-6
     )
     # torch's running variance is unbiased: m / (m - 1) times nnx's, m = 8 rows.
     np.testing.assert_allclose(
         np.asarray(model.bn.var.get_value()),
-        net[1].running_var.numpy() * (size - 1) / size,
+        running_var * (size - 1) / size,
         rtol=1e-5,
         atol=1e-6,
     )

@@ -51,18 +51,29 @@ def wsd_reference(
 def swalr_reference(init: float, swa: float, anneal: int, strategy: str) -> Callable[[int], float]:
     """torch.optim.swa_utils.SWALR's learning rate after t calls of its step().
 
-    From step ``anneal`` on SWALR holds ``swa`` exactly, so a few steps past it
-    stand for every later one (100 000 scheduler steps would take seconds).
+    A float64 port of torch/optim/swa_utils.py ``SWALR.get_lr`` with its
+    ``_cosine_anneal`` / ``_linear_anneal`` and ``_get_initial_lr``: each call
+    recovers the previous step's starting rate from the current one and
+    re-anneals towards ``swa``; the constructor's first call (``_step_count``
+    1) gives step 0. From step ``anneal`` on SWALR holds ``swa`` exactly, so a
+    few steps past it stand for every later one.
     """
-    import torch
 
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=init)
-    sched = torch.optim.swa_utils.SWALR(opt, swa, anneal, strategy)
-    lrs = [opt.param_groups[0]["lr"]]
-    for _ in range(anneal + 3):
-        opt.step()
-        sched.step()
-        lrs.append(opt.param_groups[0]["lr"])
+    def anneal_func(t: float) -> float:
+        return (1 - math.cos(math.pi * t)) / 2 if strategy == "cos" else t
+
+    def get_lr(lr: float, step_count: int) -> float:
+        step = step_count - 1
+        if anneal == 0:
+            step = max(1, step)
+        prev_alpha = anneal_func(max(0, min(1, (step - 1) / max(1, anneal))))
+        prev_lr = swa if prev_alpha == 1 else (lr - prev_alpha * swa) / (1 - prev_alpha)
+        alpha = anneal_func(max(0, min(1, step / max(1, anneal))))
+        return swa * alpha + prev_lr * (1 - alpha)
+
+    lrs = [get_lr(init, 1)]
+    for step_count in range(2, anneal + 5):
+        lrs.append(get_lr(lrs[-1], step_count))
     return lambda t: lrs[min(t, len(lrs) - 1)]
 
 
