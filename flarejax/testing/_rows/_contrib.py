@@ -48,33 +48,36 @@ def entries() -> dict[str, Any]:
         """A cheap variant: 20 steps on the nested model (every kind of leaf)."""
         return Variant(lambda: (make, reference()), steps=20, models=("nested",), **kw)
 
-    def torch_asgd_reference(learning_rate: float, **kwargs: Any) -> Any:
-        """``torch.optim.ASGD`` itself, on the same float32 (or complex64) data."""
-        import torch
+    def torch_asgd_reference(
+        learning_rate: float,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0.0,
+    ) -> Any:
+        """``torch.optim.ASGD``'s step in float64 NumPy (complex128 for complex leaves).
 
-        state: dict[str, Any] = {}
+        A port of ``_single_tensor_asgd`` in torch/optim/asgd.py (torch's defaults
+        for the keywords). Each step starts from the parameters it is given, which
+        are its own last output held in the leaves' dtype, as torch holds its
+        parameters. The running average ``ax`` (and its weight ``mu``) never feeds
+        back into the parameters, so it is left out.
+        """
 
-        def to_torch(x: Any) -> Any:
-            x = np.asarray(x)
-            if x.dtype == jax.numpy.bfloat16:  # numpy has no bfloat16 torch knows
-                return torch.tensor(x.astype(np.float32)).to(torch.bfloat16)
-            return torch.tensor(x)
+        def step(params: Any, grads: Any, i: int) -> Any:
+            # eta as torch sets it after step i (eta = lr before the first step).
+            eta = learning_rate / ((1 + lambd * learning_rate * i) ** alpha)
 
-        def to_jax(t: Any, like: Any) -> Any:
-            t = t.detach()
-            t = t.float() if t.dtype == torch.bfloat16 else t
-            return jax.numpy.asarray(t.numpy().copy()).astype(like.dtype)
+            def one(p: Any, g: Any) -> Any:
+                p = np.asarray(p)
+                wide = np.complex128 if np.iscomplexobj(p) else np.float64
+                x, grad = p.astype(wide), np.asarray(g).astype(wide)
+                if weight_decay != 0:
+                    grad = grad + weight_decay * x
+                x = x * (1 - lambd * eta) - eta * grad  # decay term, then the gradient step
+                return jax.numpy.asarray(x.astype(p.dtype))
 
-        def step(params: Any, grads: Any, _: int) -> Any:
-            leaves, treedef = jax.tree_util.tree_flatten(params)
-            if "opt" not in state:
-                state["params"] = [to_torch(p) for p in leaves]
-                state["opt"] = torch.optim.ASGD(state["params"], lr=learning_rate, **kwargs)
-            for p, g in zip(state["params"], jax.tree_util.tree_leaves(grads)):
-                p.grad = to_torch(g)
-            state["opt"].step()
-            out = [to_jax(p, like) for p, like in zip(state["params"], leaves)]
-            return jax.tree_util.tree_unflatten(treedef, out)
+            return jax.tree.map(one, params, grads)
 
         return step
 
