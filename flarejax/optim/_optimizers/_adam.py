@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from ._complex import abs_sq
-from ._moments import AdaptiveMoments, debias, ema
+from ._moments import AdaptiveMoments, adam_direction, ema
 
 __all__ = ["Adam"]
 
@@ -69,14 +68,16 @@ class Adam(AdaptiveMoments):
     ) -> None:
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
 
-    def direction(self, key: str, grad: jax.Array) -> jax.Array:
-        """Advance the moments of ``key``; return the bias-corrected Adam direction."""
+    def direction(self, key: str, grad: jax.Array, scale: Any = 1) -> jax.Array:
+        """Advance the moments of ``key``; return ``scale`` times the bias-corrected
+        direction :math:`\\hat m_t / (\\sqrt{\\hat v_t + \\varepsilon_{root}} + \\varepsilon)`."""
         self._build(key, grad)
         self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
         self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
-        m_hat = debias(self.m[key], self.b1, self.t)
-        v_hat = debias(self.v[key], self.b2, self.t)
-        return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)
+        # The bias corrections and the scale are folded into per-step scalars.
+        return adam_direction(
+            self.m[key], self.v[key], self.b1, self.b2, self.t, self.eps, self.eps_root, scale
+        )
 
     def call_param(self, key: str, grad: jax.Array, **_: Any) -> jax.Array:
-        return self.current(self.learning_rate) * self.direction(key, grad)
+        return self.direction(key, grad, scale=self.current(self.learning_rate))

@@ -60,8 +60,9 @@ class AMSGrad(Adam):
         self.bias_correction_nu = bias_correction_nu
         self.v_max: dict[str, jax.Array] = {}
 
-    def direction(self, key: str, grad: jax.Array) -> jax.Array:
-        """The AMSGrad direction :math:`\\hat m_t / (\\sqrt{\\hat v^{\\max}_t} + \\varepsilon)`."""
+    def direction(self, key: str, grad: jax.Array, scale: Any = 1) -> jax.Array:
+        """The AMSGrad direction :math:`\\hat m_t / (\\sqrt{\\hat v^{\\max}_t} + \\varepsilon)`,
+        times ``scale``."""
         if key not in self.v_max:
             self.v_max[key] = real_like(grad)
         self._build(key, grad)
@@ -71,4 +72,4 @@ class AMSGrad(Adam):
         v_hat = debias(self.v[key], self.b2, self.t) if self.bias_correction_nu else self.v[key]
         self.v_max[key] = jnp.maximum(self.v_max[key], v_hat)
         self.m[key] = m.astype(self.m[key].dtype)
-        return m_hat / (jnp.sqrt(self.v_max[key] + self.eps_root) + self.eps)
+        return scale * m_hat / (jnp.sqrt(self.v_max[key] + self.eps_root) + self.eps)

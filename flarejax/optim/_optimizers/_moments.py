@@ -23,7 +23,15 @@ from .._checks import check_nonnegative, check_range
 from ._complex import real_like
 from ._mu_dtype import StateDtype, as_mu_dtype, moment_dtype
 
-__all__ = ["AdaptiveMoments", "Counted", "debias", "ema", "nesterov_debias", "new_counter"]
+__all__ = [
+    "AdaptiveMoments",
+    "Counted",
+    "adam_direction",
+    "debias",
+    "ema",
+    "nesterov_debias",
+    "new_counter",
+]
 
 
 def new_counter() -> jax.Array:
@@ -51,6 +59,35 @@ def debias(average: jax.Array, decay: Any, t: jax.Array) -> jax.Array:
 
 def _inverse_correction(decay: Any, t: jax.Array) -> Any:
     return 1 / (1 - decay**t)
+
+
+def adam_direction(
+    m: jax.Array, v: jax.Array, b1: Any, b2: Any, t: jax.Array, eps: Any, eps_root: Any, scale: Any
+) -> jax.Array:
+    """``scale`` times Adam's direction :math:`\\hat m_t / (\\sqrt{\\hat v_t + \\varepsilon_{root}}
+    + \\varepsilon)`, from the moments ``m`` and ``v`` of step ``t``.
+
+    Computed as
+    :math:`a\\, m / (\\sqrt{v + \\varepsilon_{root} / c_2} + \\varepsilon / \\sqrt{c_2})`
+    with :math:`c_i = 1 / (1 - \\beta_i^t)` and :math:`a = \\mathrm{scale}\\, c_1 / \\sqrt{c_2}`:
+    the same number, but the bias corrections and the scale become three scalars
+    computed once per step, and each parameter's update is six operations, not
+    eight. Every operation per parameter costs compile time in proportion to the
+    number of parameters (the benchmarks' first-call figure).
+    """
+    a, e, r = once_per_step(_adam_scalars, b1, b2, t, eps, eps_root, scale)
+    if _is_array(v):
+        e, r = (_coefficient(x, v, _same) if _is_weak_scalar(x) else x for x in (e, r))
+    d = m / (jnp.sqrt(v + r) + e)
+    if _is_weak_scalar(a) and _is_array(d):
+        a = _coefficient(a, d, _same)
+    return a * d
+
+
+def _adam_scalars(b1: Any, b2: Any, t: jax.Array, eps: Any, eps_root: Any, scale: Any) -> Any:
+    c1, c2 = _inverse_correction(b1, t), _inverse_correction(b2, t)
+    root = jnp.sqrt(c2)
+    return scale * c1 / root, eps / root, eps_root / c2
 
 
 def _same(x: Any) -> Any:

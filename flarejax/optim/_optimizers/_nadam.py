@@ -53,12 +53,13 @@ class NAdam(Adam):
     ) -> None:
         super().__init__(learning_rate, b1, b2, eps, eps_root, mu_dtype, state_dtype=state_dtype)
 
-    def direction(self, key: str, grad: jax.Array) -> jax.Array:
-        """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`."""
+    def direction(self, key: str, grad: jax.Array, scale: Any = 1) -> jax.Array:
+        """The Nesterov direction :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\varepsilon)`,
+        times ``scale``."""
         self._build(key, grad)
         m = ema(self.m[key], grad, self.b1)
         self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
         m_hat = nesterov_debias(m, grad, self.b1, self.t)
         v_hat = debias(self.v[key], self.b2, self.t)
         self.m[key] = m.astype(self.m[key].dtype)
-        return m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)
+        return scale * m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)

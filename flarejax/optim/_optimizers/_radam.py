@@ -70,8 +70,9 @@ class RAdam(Adam):
         self.threshold = threshold
         self.nesterov = nesterov
 
-    def direction(self, key: str, grad: jax.Array) -> jax.Array:
-        """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`)."""
+    def direction(self, key: str, grad: jax.Array, scale: Any = 1) -> jax.Array:
+        """The rectified direction (momentum alone while :math:`\\rho_t < \\rho_{\\min}`),
+        times ``scale``."""
         self._build(key, grad)
         self.m[key] = ema(self.m[key], grad, self.b1).astype(self.m[key].dtype)
         self.v[key] = ema(self.v[key], abs_sq(grad), self.b2)
@@ -88,4 +89,4 @@ class RAdam(Adam):
             (rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)
         )
         adaptive = r.astype(m_hat.dtype) * m_hat / (jnp.sqrt(v_hat + self.eps_root) + self.eps)
-        return jnp.where(rho >= self.threshold, adaptive, m_hat)
+        return scale * jnp.where(rho >= self.threshold, adaptive, m_hat)
