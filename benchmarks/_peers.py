@@ -104,14 +104,15 @@ def eqx_update(params: Any, grads: Any) -> Step:
     return step
 
 
-def flarejax_eager_update(params: Any, grads: Any) -> Step:
+def flarejax_eager_update(params: Any, grads: Any, donate: bool = False) -> Step:
     flr = need("flarejax")
     opt = flr.optim.Adam(LR)
     box = [_copy(params)]
     opt.init(box[0])
 
     def step() -> Any:
-        box[0] = opt(box[0], grads)
+        # donate=True: the old model is not used again, its buffers take the new one.
+        box[0] = opt(box[0], grads, donate=donate)
         return box[0]
 
     return step
@@ -171,6 +172,7 @@ UPDATE_PEERS: dict[str, Callable[[Any, Any], Step]] = {
     "nnx.jit": nnx_update,
     "eqx.filter_jit": eqx_update,
     "flarejax eager": flarejax_eager_update,
+    "flarejax eager+donate": functools.partial(flarejax_eager_update, donate=True),
     "flarejax jit": flarejax_jit_update,
     "flarejax jit+donate": functools.partial(flarejax_jit_update, donate=True),
     "torch foreach": functools.partial(torch_update, impl="foreach"),

@@ -121,6 +121,7 @@ def check_targets(results: Results) -> list[dict[str, Any]]:
             }
         )
     out += _compile_targets(r)
+    out += _optax_parity_targets(r)
     for task in ("mlp train", "matrix update"):
         a = _row(r, "memory", f"{task}, donated", "flarejax jit")
         b = _row(r, "memory", f"{task}, donated", "optax jit")
@@ -154,6 +155,46 @@ def check_targets(results: Results) -> list[dict[str, Any]]:
                 "met": None if frac is None else frac >= 0.7,
             }
         )
+    return out
+
+
+def _optax_parity_targets(r: Results) -> list[dict[str, Any]]:
+    """Never slower than optax: first call and steady step at or below 0.9x its own,
+    the eager call close to the project's own jitted step."""
+    out = []
+    for c in r["figures"].get("compile_time", {}).get("cases", []):
+        if "first" in c["case"]:
+            out.append(
+                _at_most(
+                    f"first call ({c['case'].split(':')[0]}): flarejax jit <= 0.9x optax jit",
+                    _ratio(r, "compile_time", c["case"], "flarejax jit", "optax jit"),
+                    0.9,
+                )
+            )
+    for model in ("mlp", "leaves", "matrix"):
+        out.append(
+            _at_most(
+                f"steady update ({model}): flarejax jit+donate <= 0.9x optax jit+donate",
+                _ratio(r, "update", model, "flarejax jit+donate", "optax jit+donate"),
+                0.9,
+                _noise(r, "update", model, "flarejax jit+donate", "optax jit+donate"),
+            )
+        )
+    out.append(
+        _at_most(
+            "dispatch (tiny): flarejax eager <= 1.15x flarejax jit",
+            _ratio(r, "dispatch", "tiny", "flarejax eager", "flarejax jit"),
+            1.15,
+        )
+    )
+    out.append(
+        _at_most(
+            "update (matrix): flarejax eager+donate <= 1.05x flarejax jit+donate",
+            _ratio(r, "update", "matrix", "flarejax eager+donate", "flarejax jit+donate"),
+            1.05,
+            _noise(r, "update", "matrix", "flarejax eager+donate", "flarejax jit+donate"),
+        )
+    )
     return out
 
 
